@@ -1,0 +1,165 @@
+"""Storage: the protocol every backend implements, and the two built-in backends.
+
+Backends are chosen by URL through the ``o2o_provide_storage`` hook: ``sqlite:///path``
+(embedded default, standard library, WAL) and ``postgresql://…`` (psycopg 3, extra
+``o2o-sdk[postgres]``). Both run the same SQL (:mod:`o2o_sdk.storage._sql`); the one contract
+test suite in ``tests/storage`` runs against each.
+
+Atomicity lives here: :meth:`Storage.atomic` opens a write transaction in which the rows it
+reads with ``lock_*`` stay locked until commit — ``BEGIN IMMEDIATE`` on SQLite (one writer),
+``SELECT … FOR UPDATE`` on PostgreSQL. A partial unique index allows one live redemption per
+voucher whatever the caller does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+import attrs
+
+from ..models import (
+    JournalEvent,
+    Offer,
+    Redemption,
+    Reservation,
+    ReservationStatus,
+    Store,
+    Voucher,
+    VoucherStatus,
+)
+
+__all__ = ["OfferUsage", "Storage", "Transaction"]
+
+
+@attrs.frozen
+class OfferUsage:
+    """How much of an offer's caps is taken, as seen inside a transaction."""
+
+    redeemed: int
+    spent_minor: int
+    reserved: int = 0
+    reserved_minor: int = 0
+    customer_redeemed: int = 0
+    customer_reserved: int = 0
+
+
+class Transaction(Protocol):
+    """Operations inside :meth:`Storage.atomic`; everything commits or nothing does."""
+
+    def lock_offer(self, offer_id: str) -> OfferUsage | None: ...
+
+    def usage(
+        self,
+        offer_id: str,
+        customer_id: str | None,
+        now: datetime,
+        exclude_reservation: str | None = None,
+    ) -> OfferUsage: ...
+
+    def lock_voucher(self, voucher_id: str) -> Voucher | None: ...
+
+    def set_voucher_status(self, voucher_id: str, status: VoucherStatus) -> None: ...
+
+    def add_offer_usage(self, offer_id: str, count: int, spent_minor: int) -> None: ...
+
+    def insert_redemption(self, redemption: Redemption) -> None: ...
+
+    def lock_redemption(self, redemption_id: str) -> Redemption | None: ...
+
+    def void_redemption(self, redemption_id: str, at: datetime, reason: str) -> None: ...
+
+    def active_reservation(self, voucher_id: str, now: datetime) -> Reservation | None: ...
+
+    def lock_reservation(self, reservation_id: str) -> Reservation | None: ...
+
+    def insert_reservation(self, reservation: Reservation) -> None: ...
+
+    def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None: ...
+
+    def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]: ...
+
+    def get_idempotent(self, key: str) -> tuple[str, str, str] | None: ...
+
+    def put_idempotent(
+        self, key: str, operation: str, request_hash: str, result: str, at: datetime
+    ) -> None: ...
+
+    def insert_vouchers(self, vouchers: Sequence[Voucher]) -> None: ...
+
+    def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]: ...
+
+
+class Storage(Protocol):
+    """What the services need from a database. Implement it to add a backend."""
+
+    url: str
+
+    @property
+    def dialect_name(self) -> str:
+        """``sqlite``, ``postgresql``, …"""
+        ...
+
+    def migrate(self) -> list[int]: ...
+
+    def schema_version(self) -> int: ...
+
+    def check_schema(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def atomic(self) -> AbstractContextManager[Transaction]: ...
+
+    def snapshot(self) -> AbstractContextManager[Transaction]: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta_if_absent(self, key: str, value: str) -> str: ...
+
+    # stores
+    def upsert_stores(self, stores: Iterable[Store]) -> int: ...
+
+    def get_store(self, store_id: str) -> Store | None: ...
+
+    def list_stores(self) -> list[Store]: ...
+
+    def delete_store(self, store_id: str) -> bool: ...
+
+    # offers and vouchers
+    def insert_offer(self, offer: Offer) -> None: ...
+
+    def update_offer(self, offer: Offer) -> None: ...
+
+    def get_offer(self, offer_id: str) -> Offer | None: ...
+
+    def offer_usage(self, offer_id: str) -> OfferUsage | None: ...
+
+    def list_offers(self) -> list[Offer]: ...
+
+    def insert_vouchers(self, vouchers: Sequence[Voucher]) -> None: ...
+
+    def get_voucher(self, voucher_id: str) -> Voucher | None: ...
+
+    def list_vouchers(self, offer_id: str, limit: int = 1000) -> list[Voucher]: ...
+
+    def get_redemption(self, redemption_id: str) -> Redemption | None: ...
+
+    def list_redemptions(self, offer_id: str | None = None, limit: int = 1000) -> list[Redemption]: ...
+
+    def get_reservation(self, reservation_id: str) -> Reservation | None: ...
+
+    def get_idempotent(self, key: str) -> tuple[str, str, str] | None: ...
+
+    # journal
+    def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]: ...
+
+    def read_journal(
+        self, after_seq: int = 0, limit: int = 1000, types: Sequence[str] | None = None
+    ) -> list[JournalEvent]: ...
+
+    def iter_journal(self, batch: int = 1000) -> Iterator[JournalEvent]: ...
+
+    def journal_counts(self) -> dict[str, int]: ...
+

@@ -1,0 +1,543 @@
+"""The SQL both built-in backends share. A backend supplies a :class:`Dialect` and connections."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import cattrs
+
+from ..errors import StorageError
+from ..models import (
+    AppliedDiscount,
+    JournalEvent,
+    Offer,
+    Redemption,
+    Reservation,
+    ReservationStatus,
+    Store,
+    Voucher,
+    VoucherStatus,
+)
+from ..money import Money
+from . import OfferUsage
+from ._migrations import MIGRATIONS
+
+__all__ = ["Cursorish", "Dialect", "SQLStorage", "SQLTransaction"]
+
+
+class Cursorish(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+
+
+class Dialect:
+    """What differs between SQL engines, kept to the minimum."""
+
+    name = "sql"
+    #: Appended to SELECTs that lock rows for the rest of the transaction.
+    for_update = ""
+
+    def q(self, sql: str) -> str:
+        """Translate ``?`` placeholders to the driver's style."""
+        return sql
+
+    def ts_in(self, value: datetime | None) -> Any:
+        """A datetime as the driver stores it."""
+        return value
+
+    def ts_out(self, value: Any) -> datetime | None:
+        """A stored timestamp back to an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        assert isinstance(value, datetime)
+        return value.astimezone(UTC)
+
+    def type_map(self, ddl: str) -> str:
+        """Replace the portable type names used in migrations."""
+        raise NotImplementedError
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+class _Rows:
+    """Row <-> model mapping shared by storage and transactions."""
+
+    dialect: Dialect
+    converter: cattrs.Converter
+
+    VOUCHER_COLS = "id, offer_id, token, issued_at, expires_at, customer_id, status"
+    REDEMPTION_COLS = (
+        "id, voucher_id, offer_id, store_id, customer_id, discount, redeemed_at, basket_minor,"
+        " currency, idempotency_key, reservation_id, voided_at, void_reason"
+    )
+    RESERVATION_COLS = (
+        "id, voucher_id, offer_id, store_id, customer_id, created_at, expires_at, status,"
+        " amount_minor, currency"
+    )
+    EVENT_COLS = "seq, at, type, offer_id, voucher_id, store_id, customer_id, data"
+
+    def _voucher(self, row: Sequence[Any]) -> Voucher:
+        ts = self.dialect.ts_out
+        return Voucher(
+            id=row[0], offer_id=row[1], token=row[2], issued_at=ts(row[3]),  # type: ignore[arg-type]
+            expires_at=ts(row[4]), customer_id=row[5], status=VoucherStatus(row[6]),  # type: ignore[arg-type]
+        )  # fmt: skip
+
+    def _redemption(self, row: Sequence[Any]) -> Redemption:
+        ts = self.dialect.ts_out
+        currency = row[8]
+        return Redemption(
+            id=row[0], voucher_id=row[1], offer_id=row[2], store_id=row[3], customer_id=row[4],
+            discount=self.converter.structure(json.loads(row[5]), AppliedDiscount),
+            redeemed_at=ts(row[6]),  # type: ignore[arg-type]
+            basket_total=Money(int(row[7]), currency) if row[7] is not None else None,
+            idempotency_key=row[9], reservation_id=row[10], voided_at=ts(row[11]), void_reason=row[12],
+        )  # fmt: skip
+
+    def _reservation(self, row: Sequence[Any]) -> Reservation:
+        ts = self.dialect.ts_out
+        return Reservation(
+            id=row[0], voucher_id=row[1], offer_id=row[2], store_id=row[3], customer_id=row[4],
+            created_at=ts(row[5]), expires_at=ts(row[6]), status=ReservationStatus(row[7]),  # type: ignore[arg-type]
+            amount=Money(int(row[8]), row[9]) if row[8] is not None else None,
+        )  # fmt: skip
+
+    def _event(self, row: Sequence[Any]) -> JournalEvent:
+        return JournalEvent(
+            seq=int(row[0]), at=self.dialect.ts_out(row[1]), type=row[2], offer_id=row[3],  # type: ignore[arg-type]
+            voucher_id=row[4], store_id=row[5], customer_id=row[6],
+            data=json.loads(row[7]) if row[7] else {},
+        )  # fmt: skip
+
+
+class SQLTransaction(_Rows):
+    """A :class:`~o2o_sdk.storage.Transaction` over one open database transaction."""
+
+    def __init__(self, cur: Cursorish, dialect: Dialect, converter: cattrs.Converter,
+                 insert_events: Callable[[Cursorish, Sequence[JournalEvent]], list[JournalEvent]],
+                 lock: bool = True) -> None:  # fmt: skip
+        self.cur = cur
+        self.dialect = dialect
+        self.converter = converter
+        self._insert_events = insert_events
+        #: Row-locking suffix for SELECTs: empty in a read-only snapshot.
+        self.for_update = dialect.for_update if lock else ""
+
+    def _one(self, sql: str, params: Sequence[Any]) -> Any:
+        return self.cur.execute(self.dialect.q(sql), params).fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return list(self.cur.execute(self.dialect.q(sql), params).fetchall())
+
+    def _exec(self, sql: str, params: Sequence[Any]) -> None:
+        self.cur.execute(self.dialect.q(sql), params)
+
+    def lock_offer(self, offer_id: str) -> OfferUsage | None:
+        row = self._one(
+            "SELECT redeemed_count, spent_minor FROM offers WHERE id = ?" + self.for_update,
+            (offer_id,),
+        )
+        return None if row is None else OfferUsage(int(row[0]), int(row[1]))
+
+    def usage(self, offer_id: str, customer_id: str | None, now: datetime,
+              exclude_reservation: str | None = None) -> OfferUsage:  # fmt: skip
+        base = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+        if base is None:
+            raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
+        t = self.dialect.ts_in(now)
+        res = self._one(
+            "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM reservations"
+            " WHERE offer_id = ? AND status = 'active' AND expires_at > ? AND id <> ?",
+            (offer_id, t, exclude_reservation or ""),
+        )
+        cust_red = cust_res = 0
+        if customer_id is not None:
+            cust_red = self._one(
+                "SELECT COUNT(*) FROM redemptions"
+                " WHERE offer_id = ? AND customer_id = ? AND voided_at IS NULL",
+                (offer_id, customer_id),
+            )[0]
+            cust_res = self._one(
+                "SELECT COUNT(*) FROM reservations WHERE offer_id = ? AND customer_id = ?"
+                " AND status = 'active' AND expires_at > ? AND id <> ?",
+                (offer_id, customer_id, t, exclude_reservation or ""),
+            )[0]
+        return OfferUsage(int(base[0]), int(base[1]), int(res[0]), int(res[1]), int(cust_red), int(cust_res))
+
+    def lock_voucher(self, voucher_id: str) -> Voucher | None:
+        row = self._one(
+            f"SELECT {self.VOUCHER_COLS} FROM vouchers WHERE id = ?" + self.for_update,
+            (voucher_id,),
+        )
+        return None if row is None else self._voucher(row)
+
+    def set_voucher_status(self, voucher_id: str, status: VoucherStatus) -> None:
+        self._exec("UPDATE vouchers SET status = ? WHERE id = ?", (status.value, voucher_id))
+
+    def add_offer_usage(self, offer_id: str, count: int, spent_minor: int) -> None:
+        self._exec(
+            "UPDATE offers SET redeemed_count = redeemed_count + ?, spent_minor = spent_minor + ?"
+            " WHERE id = ?",
+            (count, spent_minor, offer_id),
+        )
+
+    def insert_redemption(self, r: Redemption) -> None:
+        amount = r.discount.amount
+        currency = (r.basket_total.currency if r.basket_total else None) or (amount.currency if amount else None)
+        self._exec(
+            f"INSERT INTO redemptions ({self.REDEMPTION_COLS}, amount_minor)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.id, r.voucher_id, r.offer_id, r.store_id, r.customer_id,
+                _dumps(self.converter.unstructure(r.discount)), self.dialect.ts_in(r.redeemed_at),
+                r.basket_total.minor if r.basket_total else None, currency, r.idempotency_key,
+                r.reservation_id, self.dialect.ts_in(r.voided_at), r.void_reason,
+                amount.minor if amount else 0,
+            ),
+        )  # fmt: skip
+
+    def lock_redemption(self, redemption_id: str) -> Redemption | None:
+        row = self._one(
+            f"SELECT {self.REDEMPTION_COLS} FROM redemptions WHERE id = ?" + self.for_update,
+            (redemption_id,),
+        )
+        return None if row is None else self._redemption(row)
+
+    def void_redemption(self, redemption_id: str, at: datetime, reason: str) -> None:
+        self._exec(
+            "UPDATE redemptions SET voided_at = ?, void_reason = ? WHERE id = ?",
+            (self.dialect.ts_in(at), reason, redemption_id),
+        )
+
+    def active_reservation(self, voucher_id: str, now: datetime) -> Reservation | None:
+        row = self._one(
+            f"SELECT {self.RESERVATION_COLS} FROM reservations"
+            " WHERE voucher_id = ? AND status = 'active' AND expires_at > ?",
+            (voucher_id, self.dialect.ts_in(now)),
+        )
+        return None if row is None else self._reservation(row)
+
+    def lock_reservation(self, reservation_id: str) -> Reservation | None:
+        row = self._one(
+            f"SELECT {self.RESERVATION_COLS} FROM reservations WHERE id = ?" + self.for_update,
+            (reservation_id,),
+        )
+        return None if row is None else self._reservation(row)
+
+    def insert_reservation(self, r: Reservation) -> None:
+        # An expired hold still occupies the one-active-row index until the sweep: mark it first.
+        self._exec(
+            "UPDATE reservations SET status = 'expired'"
+            " WHERE voucher_id = ? AND status = 'active' AND expires_at <= ?",
+            (r.voucher_id, self.dialect.ts_in(r.created_at)),
+        )
+        self._exec(
+            f"INSERT INTO reservations ({self.RESERVATION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                r.id, r.voucher_id, r.offer_id, r.store_id, r.customer_id,
+                self.dialect.ts_in(r.created_at), self.dialect.ts_in(r.expires_at), r.status.value,
+                r.amount.minor if r.amount else None, r.amount.currency if r.amount else None,
+            ),
+        )  # fmt: skip
+
+    def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None:
+        self._exec("UPDATE reservations SET status = ? WHERE id = ?", (status.value, reservation_id))
+
+    def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]:
+        rows = self._all(
+            f"SELECT {self.RESERVATION_COLS} FROM reservations"
+            " WHERE status = 'active' AND expires_at <= ? ORDER BY expires_at LIMIT ?"
+            + self.for_update,
+            (self.dialect.ts_in(now), limit),
+        )
+        return [self._reservation(r) for r in rows]
+
+    def get_idempotent(self, key: str) -> tuple[str, str, str] | None:
+        row = self._one(
+            "SELECT operation, request_hash, result FROM idempotency_keys WHERE key = ?", (key,)
+        )
+        return None if row is None else (row[0], row[1], row[2])
+
+    def put_idempotent(self, key: str, operation: str, request_hash: str, result: str, at: datetime) -> None:
+        self._exec(
+            "INSERT INTO idempotency_keys (key, operation, request_hash, result, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (key, operation, request_hash, result, self.dialect.ts_in(at)),
+        )
+
+    def insert_vouchers(self, vouchers: Sequence[Voucher]) -> None:
+        ts = self.dialect.ts_in
+        sql = self.dialect.q(f"INSERT INTO vouchers ({self.VOUCHER_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        for v in vouchers:
+            self.cur.execute(sql, (v.id, v.offer_id, v.token, ts(v.issued_at), ts(v.expires_at), v.customer_id, v.status.value))
+
+    def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]:
+        return self._insert_events(self.cur, events)
+
+
+class SQLStorage(_Rows):
+    """Shared implementation of :class:`~o2o_sdk.storage.Storage`.
+
+    Subclasses provide ``_read()`` (a cursor for autocommit reads), ``atomic()`` and
+    ``_write()`` (a cursor inside a write transaction), and the dialect.
+    """
+
+    url: str
+
+    def __init__(self, converter: cattrs.Converter, dialect: Dialect) -> None:
+        self.converter = converter
+        self.dialect = dialect
+
+    @property
+    def dialect_name(self) -> str:
+        return self.dialect.name
+
+    # --- connection plumbing supplied by the backend
+    def _read(self) -> AbstractContextManager[Cursorish]:
+        raise NotImplementedError
+
+    def _write(self) -> AbstractContextManager[Cursorish]:
+        raise NotImplementedError
+
+    def _lock_for_migration(self, cur: Cursorish) -> None:
+        """Serialise concurrent migrators (a no-op where the write lock already does)."""
+
+    def _insert_events(self, cur: Cursorish, events: Sequence[JournalEvent]) -> list[JournalEvent]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def atomic(self) -> AbstractContextManager[SQLTransaction]:
+        import contextlib
+
+        @contextlib.contextmanager
+        def _tx() -> Iterator[SQLTransaction]:
+            with self._write() as cur:
+                yield SQLTransaction(cur, self.dialect, self.converter, self._insert_events)
+
+        return _tx()
+
+    def snapshot(self) -> AbstractContextManager[SQLTransaction]:
+        """Read-only access through the transaction API, taking no locks (for dry runs)."""
+        import contextlib
+
+        @contextlib.contextmanager
+        def _snap() -> Iterator[SQLTransaction]:
+            with self._read() as cur:
+                yield SQLTransaction(cur, self.dialect, self.converter, self._insert_events, lock=False)
+
+        return _snap()
+
+    def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._read() as cur:
+            return cur.execute(self.dialect.q(sql), params).fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        with self._read() as cur:
+            return list(cur.execute(self.dialect.q(sql), params).fetchall())
+
+    # --- schema
+    def schema_version(self) -> int:
+        try:
+            row = self._one("SELECT value FROM o2o_meta WHERE key = 'schema_version'")
+        except Exception as exc:  # the table does not exist yet
+            if "o2o_meta" in str(exc) or "does not exist" in str(exc) or "no such table" in str(exc):
+                return 0
+            raise StorageError(f"Cannot read the schema version: {exc}") from exc
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied (empty when current)."""
+        applied: list[int] = []
+        with self._write() as cur:
+            self._lock_for_migration(cur)
+            cur.execute("CREATE TABLE IF NOT EXISTS o2o_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            row = cur.execute(
+                self.dialect.q("SELECT value FROM o2o_meta WHERE key = 'schema_version'")
+            ).fetchone()
+            current = int(row[0]) if row else 0
+            if current > len(MIGRATIONS):
+                raise StorageError(
+                    f"The database is at schema version {current}, newer than this o2o-sdk "
+                    f"({len(MIGRATIONS)}); upgrade o2o-sdk."
+                )
+            for version, ddl in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in self.dialect.type_map(ddl).split(";"):
+                    if statement.strip():
+                        cur.execute(statement)
+                applied.append(version)
+            if applied:
+                if current == 0:
+                    cur.execute(
+                        self.dialect.q("INSERT INTO o2o_meta (key, value) VALUES ('schema_version', ?)"),
+                        (str(applied[-1]),),
+                    )
+                else:
+                    cur.execute(
+                        self.dialect.q("UPDATE o2o_meta SET value = ? WHERE key = 'schema_version'"),
+                        (str(applied[-1]),),
+                    )
+        return applied
+
+    def check_schema(self) -> None:
+        """Raise :class:`StorageError` unless the schema is current."""
+        version = self.schema_version()
+        if version != len(MIGRATIONS):
+            raise StorageError(
+                f"The database schema is at version {version}, this o2o-sdk needs "
+                f"{len(MIGRATIONS)}: run 'o2o db upgrade'."
+            )
+
+    # --- meta
+    def get_meta(self, key: str) -> str | None:
+        row = self._one("SELECT value FROM o2o_meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    def set_meta_if_absent(self, key: str, value: str) -> str:
+        with self._write() as cur:
+            cur.execute(
+                self.dialect.q("INSERT INTO o2o_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
+                (key, value),
+            )
+            row = cur.execute(self.dialect.q("SELECT value FROM o2o_meta WHERE key = ?"), (key,)).fetchone()
+        return str(row[0])
+
+    # --- stores
+    def upsert_stores(self, stores: Iterable[Store]) -> int:
+        rows = [
+            (s.id, s.name, s.timezone, s.latitude, s.longitude, _dumps(self.converter.unstructure(s)))
+            for s in stores
+        ]
+        if not rows:
+            return 0
+        with self._write() as cur:
+            sql = self.dialect.q(
+                "INSERT INTO stores (id, name, timezone, latitude, longitude, data) VALUES (?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET name = excluded.name, timezone = excluded.timezone,"
+                " latitude = excluded.latitude, longitude = excluded.longitude, data = excluded.data"
+            )
+            for row in rows:
+                cur.execute(sql, row)
+        return len(rows)
+
+    def get_store(self, store_id: str) -> Store | None:
+        row = self._one("SELECT data FROM stores WHERE id = ?", (store_id,))
+        return None if row is None else self.converter.structure(json.loads(row[0]), Store)
+
+    def list_stores(self) -> list[Store]:
+        return [self.converter.structure(json.loads(r[0]), Store) for r in self._all("SELECT data FROM stores ORDER BY id")]
+
+    def delete_store(self, store_id: str) -> bool:
+        with self._write() as cur:
+            return int(cur.execute(self.dialect.q("DELETE FROM stores WHERE id = ?"), (store_id,)).rowcount) > 0
+
+    # --- offers
+    def insert_offer(self, offer: Offer) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self.dialect.q("INSERT INTO offers (id, title, data, created_at) VALUES (?, ?, ?, ?)"),
+                (offer.id, offer.title, _dumps(self.converter.unstructure(offer)), self.dialect.ts_in(offer.created_at)),
+            )
+
+    def update_offer(self, offer: Offer) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self.dialect.q("UPDATE offers SET title = ?, data = ? WHERE id = ?"),
+                (offer.title, _dumps(self.converter.unstructure(offer)), offer.id),
+            )
+
+    def get_offer(self, offer_id: str) -> Offer | None:
+        row = self._one("SELECT data FROM offers WHERE id = ?", (offer_id,))
+        return None if row is None else self.converter.structure(json.loads(row[0]), Offer)
+
+    def offer_usage(self, offer_id: str) -> OfferUsage | None:
+        row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+        return None if row is None else OfferUsage(int(row[0]), int(row[1]))
+
+    def list_offers(self) -> list[Offer]:
+        rows = self._all("SELECT data FROM offers ORDER BY created_at, id")
+        return [self.converter.structure(json.loads(r[0]), Offer) for r in rows]
+
+    # --- vouchers, redemptions, reservations
+    def insert_vouchers(self, vouchers: Sequence[Voucher]) -> None:
+        with self.atomic() as tx:
+            tx.insert_vouchers(vouchers)
+
+    def get_voucher(self, voucher_id: str) -> Voucher | None:
+        row = self._one(f"SELECT {self.VOUCHER_COLS} FROM vouchers WHERE id = ?", (voucher_id,))
+        return None if row is None else self._voucher(row)
+
+    def list_vouchers(self, offer_id: str, limit: int = 1000) -> list[Voucher]:
+        rows = self._all(
+            f"SELECT {self.VOUCHER_COLS} FROM vouchers WHERE offer_id = ? ORDER BY issued_at, id LIMIT ?",
+            (offer_id, limit),
+        )
+        return [self._voucher(r) for r in rows]
+
+    def get_redemption(self, redemption_id: str) -> Redemption | None:
+        row = self._one(f"SELECT {self.REDEMPTION_COLS} FROM redemptions WHERE id = ?", (redemption_id,))
+        return None if row is None else self._redemption(row)
+
+    def list_redemptions(self, offer_id: str | None = None, limit: int = 1000) -> list[Redemption]:
+        if offer_id is None:
+            rows = self._all(f"SELECT {self.REDEMPTION_COLS} FROM redemptions ORDER BY redeemed_at, id LIMIT ?", (limit,))
+        else:
+            rows = self._all(
+                f"SELECT {self.REDEMPTION_COLS} FROM redemptions WHERE offer_id = ? ORDER BY redeemed_at, id LIMIT ?",
+                (offer_id, limit),
+            )
+        return [self._redemption(r) for r in rows]
+
+    def get_reservation(self, reservation_id: str) -> Reservation | None:
+        row = self._one(f"SELECT {self.RESERVATION_COLS} FROM reservations WHERE id = ?", (reservation_id,))
+        return None if row is None else self._reservation(row)
+
+    def get_idempotent(self, key: str) -> tuple[str, str, str] | None:
+        row = self._one("SELECT operation, request_hash, result FROM idempotency_keys WHERE key = ?", (key,))
+        return None if row is None else (row[0], row[1], row[2])
+
+    # --- journal
+    def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]:
+        if not events:
+            return []
+        with self._write() as cur:
+            return self._insert_events(cur, events)
+
+    def _event_params(self, e: JournalEvent) -> tuple[Any, ...]:
+        return (
+            self.dialect.ts_in(e.at), e.type, e.offer_id, e.voucher_id, e.store_id, e.customer_id,
+            _dumps(e.data) if e.data else None,
+        )  # fmt: skip
+
+    def read_journal(self, after_seq: int = 0, limit: int = 1000, types: Sequence[str] | None = None) -> list[JournalEvent]:
+        if types:
+            marks = ", ".join("?" for _ in types)
+            rows = self._all(
+                f"SELECT {self.EVENT_COLS} FROM journal WHERE seq > ? AND type IN ({marks}) ORDER BY seq LIMIT ?",
+                (after_seq, *types, limit),
+            )
+        else:
+            rows = self._all(f"SELECT {self.EVENT_COLS} FROM journal WHERE seq > ? ORDER BY seq LIMIT ?", (after_seq, limit))
+        return [self._event(r) for r in rows]
+
+    def iter_journal(self, batch: int = 1000) -> Iterator[JournalEvent]:
+        seq = 0
+        while True:
+            events = self.read_journal(seq, batch)
+            if not events:
+                return
+            yield from events
+            seq = events[-1].seq or seq
+
+    def journal_counts(self) -> dict[str, int]:
+        return {str(t): int(n) for t, n in self._all("SELECT type, COUNT(*) FROM journal GROUP BY type ORDER BY type")}
