@@ -27,5 +27,7 @@ def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ca
     assert re.fullmatch(r"https://shop\.example/o/[0-9A-Za-z][A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{20}", out[0])
     assert out[1] == "6.30 GBP"
     assert (tmp_path / "voucher.png").stat().st_size > 0
+    from o2o_sdk import Redemption
+
     redemption = namespace["redemption"]
-    assert getattr(redemption, "store_id") == "soho"
+    assert isinstance(redemption, Redemption) and redemption.store_id == "soho"

@@ -38,6 +38,7 @@ __all__ = [
 
 
 def _frozen_dict() -> Any:
+    """A dict field, left out of hashing (frozen classes stay hashable)."""
     return attrs.field(factory=dict, hash=False)
 
 
@@ -49,25 +50,24 @@ class DiscountKind(enum.StrEnum):
     FREE_ITEM = "free_item"
 
 
-def _check_discount(inst: Discount, _: object, __: object) -> None:
-    if inst.kind is DiscountKind.PERCENT:
-        if inst.percent is None or not (Decimal(0) < inst.percent <= Decimal(100)):
-            raise InvalidInput("A percent discount needs a percentage above 0 and at most 100.")
-    elif inst.kind is DiscountKind.AMOUNT:
-        if inst.amount is None or inst.amount.minor <= 0:
-            raise InvalidInput("A fixed-amount discount needs a positive amount with a currency.")
-    elif not inst.sku:
-        raise InvalidInput("A free-item discount needs the item's SKU.")
-
-
 @attrs.frozen
 class Discount:
     """An offer's discount: a percentage, a fixed amount, or a free item."""
 
     kind: DiscountKind
-    percent: Decimal | None = attrs.field(default=None, validator=_check_discount)
+    percent: Decimal | None = None
     amount: Money | None = None
     sku: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if self.kind is DiscountKind.PERCENT:
+            if self.percent is None or not (Decimal(0) < self.percent <= Decimal(100)):
+                raise InvalidInput("A percent discount needs a percentage above 0 and at most 100.")
+        elif self.kind is DiscountKind.AMOUNT:
+            if self.amount is None or self.amount.minor <= 0:
+                raise InvalidInput("A fixed-amount discount needs a positive amount with a currency.")
+        elif not self.sku:
+            raise InvalidInput("A free-item discount needs the item's SKU.")
 
     @classmethod
     def percent_off(cls, percent: int | str | Decimal) -> Discount:
@@ -132,7 +132,7 @@ class Offer:
     requires_checkin: bool = False
     active: bool = True
     created_at: datetime | None = None
-    metadata: dict[str, Any] = _frozen_dict()
+    metadata: dict[str, Any] = _frozen_dict()  # noqa: RUF009
 
 
 class VoucherStatus(enum.StrEnum):
@@ -170,8 +170,8 @@ class Store:
     hours: OpeningHours | None = None
     checkin_radius_m: float = 100.0
     #: Ids of this store on platforms, e.g. ``{"shopify": "gid://shopify/Location/1"}``.
-    external_ids: dict[str, str] = _frozen_dict()
-    attributes: dict[str, Any] = _frozen_dict()
+    external_ids: dict[str, str] = _frozen_dict()  # noqa: RUF009
+    attributes: dict[str, Any] = _frozen_dict()  # noqa: RUF009
 
 
 @attrs.frozen
@@ -283,5 +283,5 @@ class JournalEvent:
     voucher_id: str | None = None
     store_id: str | None = None
     customer_id: str | None = None
-    data: dict[str, Any] = _frozen_dict()
+    data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
     seq: int | None = None

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from .storage import Storage
     from .tokens import TokenSigner
 
+from .rules import Adjust, Refuse
+
 __all__ = ["ENTRY_POINT_GROUP", "PluginFailure", "PluginHost", "PluginInfo"]
 
 log = logging.getLogger("o2o_sdk.plugins")
@@ -172,7 +174,7 @@ class PluginHost:
         outcomes: list[tuple[str, RuleOutcome]] = []
         for impl in reversed(self.pm.hook.o2o_check_redemption.get_hookimpls()):
             result = impl.function(**({"context": context} if "context" in impl.argnames else {}))
-            if result is not None:
+            if isinstance(result, (Refuse, Adjust)):
                 outcomes.append((impl.plugin_name, result))
         return outcomes
 

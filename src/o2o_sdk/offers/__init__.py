@@ -9,6 +9,7 @@ voucher, so they hold under any concurrency.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import secrets
@@ -154,7 +155,7 @@ class Offers:
             raise NotFound(f"Unknown offer {offer_id!r}.")
         return offer
 
-    def list(self) -> list[Offer]:
+    def list(self) -> builtins.list[Offer]:
         """Every offer, oldest first."""
         return self._sdk.storage.list_offers()
 
@@ -191,7 +192,7 @@ class Offers:
         ttl: timedelta | None = None,
         batch_size: int = 500,
         progress: ProgressCallback | None = None,
-    ) -> list[Voucher]:
+    ) -> builtins.list[Voucher]:
         """Issue vouchers in bulk: ``customers`` is a count (anonymous vouchers) or customer ids.
 
         Vouchers are written in batches of ``batch_size``, each batch with its ``issued``
@@ -200,13 +201,13 @@ class Offers:
         offer = self.get(offer) if isinstance(offer, str) else offer
         if not offer.active:
             raise InvalidInput(f"Offer {offer.id} is inactive; it cannot issue vouchers.")
-        targets: list[str | None] = [None] * customers if isinstance(customers, int) else list(customers)
+        targets: builtins.list[str | None] = [None] * customers if isinstance(customers, int) else list(customers)
         if isinstance(customers, int) and customers < 1:
             raise InvalidInput("Issue at least one voucher.")
         now = self._sdk.clock.now()
         expiry = self._expiry(offer, now, expires_at, ttl)
         signer = self._sdk.signer
-        out: list[Voucher] = []
+        out: builtins.list[Voucher] = []
         total = len(targets)
         for start in range(0, total, batch_size):
             chunk = targets[start : start + batch_size]
@@ -259,7 +260,7 @@ class Offers:
         """The voucher's link as a QR code (segno): ``.svg(...)``, ``.png(...)``, ``.terminal()``.
 
         Level M at least; with a base URL of up to 30 characters after ``https://`` the
-        symbol is version 5 or lower (37×37 modules), easy to scan from a phone screen.
+        symbol is version 5 or lower (37x37 modules), easy to scan from a phone screen.
         """
         import segno
 
@@ -298,7 +299,7 @@ class Offers:
             return _Checked((bad,), store=store)
         offer = self.get(voucher.offer_id)
         now = self._sdk.clock.now()
-        refusals: list[Refusal] = []
+        refusals: builtins.list[Refusal] = []
         if voucher.status is VoucherStatus.REDEEMED:
             refusals.append(_r(Reason.ALREADY_REDEEMED, "This voucher has already been redeemed."))
         elif voucher.status is VoucherStatus.REVOKED:
@@ -328,9 +329,9 @@ class Offers:
                 refusals += self._cap_refusals(offer, voucher, customer, discount, now, reservation_id, snap)
         return _Checked(tuple(refusals), voucher, offer, store, customer, discount)
 
-    def _discount(self, offer: Offer, basket: Basket | None) -> tuple[AppliedDiscount | None, list[Refusal]]:
+    def _discount(self, offer: Offer, basket: Basket | None) -> tuple[AppliedDiscount | None, builtins.list[Refusal]]:
         d = offer.discount
-        refusals: list[Refusal] = []
+        refusals: builtins.list[Refusal] = []
         currencies = {m.currency for m in (d.amount, offer.min_basket, offer.caps.budget) if m is not None}
         if basket is not None and currencies and basket.total.currency not in currencies:
             refusals.append(_r(Reason.CURRENCY_MISMATCH, f"The basket is in {basket.total.currency}; this offer is in {', '.join(sorted(currencies))}."))
@@ -359,9 +360,9 @@ class Offers:
         return (None if refusals else applied), refusals
 
     def _rules(self, operation: str, offer: Offer, voucher: Voucher, store: Store, customer: str | None,
-               basket: Basket | None, discount: AppliedDiscount, now: datetime) -> tuple[AppliedDiscount, list[Refusal]]:  # fmt: skip
+               basket: Basket | None, discount: AppliedDiscount, now: datetime) -> tuple[AppliedDiscount, builtins.list[Refusal]]:  # fmt: skip
         ctx = RedemptionContext(operation, offer, voucher, store, customer, basket, discount, now)
-        refusals: list[Refusal] = []
+        refusals: builtins.list[Refusal] = []
         adjusted = discount
         for plugin, outcome in self._sdk.plugins.check_redemption(ctx):
             if isinstance(outcome, Refuse):
@@ -373,9 +374,9 @@ class Offers:
         return adjusted, refusals
 
     def _cap_refusals(self, offer: Offer, voucher: Voucher, customer: str | None, discount: AppliedDiscount | None,
-                      now: datetime, reservation_id: str | None, tx: Transaction) -> list[Refusal]:  # fmt: skip
+                      now: datetime, reservation_id: str | None, tx: Transaction) -> builtins.list[Refusal]:  # fmt: skip
         """Single use, holds and caps. Inside ``atomic()`` the offer and voucher rows are locked."""
-        refusals: list[Refusal] = []
+        refusals: builtins.list[Refusal] = []
         current = tx.lock_voucher(voucher.id)
         if current is None or current.status is VoucherStatus.REDEEMED:
             return [_r(Reason.ALREADY_REDEEMED, "This voucher has already been redeemed.")]
@@ -393,7 +394,7 @@ class Offers:
             refusals.append(_r(Reason.CAP_REACHED, "This offer has been fully redeemed."))
         if caps.per_customer is not None and customer is not None and u.customer_redeemed + u.customer_reserved >= caps.per_customer:
             refusals.append(_r(Reason.CUSTOMER_CAP_REACHED, "You have already used this offer as often as it allows."))
-        if caps.budget is not None and discount is not None and discount.amount is not None:
+        if caps.budget is not None and discount is not None and discount.amount is not None:  # noqa: SIM102
             if u.spent_minor + u.reserved_minor + discount.amount.minor > caps.budget.minor:
                 refusals.append(_r(Reason.BUDGET_EXHAUSTED, "This offer's budget is used up."))
         return refusals
@@ -440,6 +441,7 @@ class Offers:
                                   now + ttl, ReservationStatus.ACTIVE, c.discount.amount)  # fmt: skip
         event = JournalEvent(EventType.RESERVED, now, c.offer.id, c.voucher.id, store_id, c.customer_id,
                              {"reservation_id": reservation.id, "expires_at": reservation.expires_at.isoformat()})  # fmt: skip
+        committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
             if tx.lock_offer(c.offer.id) is None:
                 raise NotFound(f"Unknown offer {c.offer.id!r}.")
@@ -463,7 +465,7 @@ class Offers:
         if current is None:
             raise NotFound(f"Unknown reservation {reservation_id!r}.")
         now = self._sdk.clock.now()
-        committed: list[JournalEvent] = []
+        committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
             tx.lock_offer(current.offer_id)
             res = tx.lock_reservation(reservation_id)
@@ -525,6 +527,7 @@ class Offers:
         if basket is not None:
             data["basket_minor"] = basket.total.minor
         event = JournalEvent(EventType.REDEEMED, now, c.offer.id, c.voucher.id, store_id, c.customer_id, data)
+        committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
             if tx.lock_offer(c.offer.id) is None:
                 raise NotFound(f"Unknown offer {c.offer.id!r}.")
@@ -556,7 +559,7 @@ class Offers:
         if current is None:
             raise NotFound(f"Unknown redemption {redemption_id!r}.")
         now = self._sdk.clock.now()
-        committed: list[JournalEvent] = []
+        committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
             tx.lock_offer(current.offer_id)
             tx.lock_voucher(current.voucher_id)
@@ -582,7 +585,7 @@ class Offers:
         if c.refusals:
             self._refused(c, store_id, list(c.refusals))
 
-    def _refused(self, c: _Checked, store_id: str, refusals: list[Refusal]) -> None:
+    def _refused(self, c: _Checked, store_id: str, refusals: builtins.list[Refusal]) -> None:
         self._sdk.journal.append(
             EventType.REFUSED, offer_id=c.offer.id if c.offer else None,
             voucher_id=c.voucher.id if c.voucher else None, store_id=store_id,

@@ -9,6 +9,7 @@ WAL does not work on network file systems: keep the file on a local disk.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -136,9 +137,7 @@ class SQLiteStorage(SQLStorage):
     def close(self) -> None:
         with self._lock:
             for conn in self._connections:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     conn.close()
-                except sqlite3.Error:  # pragma: no cover
-                    pass
             self._connections.clear()
         self._local = threading.local()
