@@ -59,11 +59,12 @@ def _plugin_commands() -> dict[str, tuple[str, Callable[..., None], Callable[...
         found[name] = (help_text, configure, run)
 
     try:
-        host = PluginHost(Config.from_env())
-        host.load_entrypoints()
-        host.register_commands(register)
-    except O2OError as exc:
-        print(f"o2o: warning: {exc}", file=sys.stderr)
+        config = Config.from_env()
+    except O2OError:
+        config = Config()  # the command itself reports the configuration error, once
+    host = PluginHost(config)
+    host.load_entrypoints()
+    host.register_commands(register)
     return found
 
 
