@@ -22,7 +22,7 @@ _EXPONENTS: dict[str, int] = {
     "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
 }  # fmt: skip
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
+_CURRENCY = re.compile(r"[A-Z]{3}")  # always fullmatch: "$" would accept "EUR\n"
 
 
 def currency_exponent(currency: str) -> int:
@@ -31,7 +31,7 @@ def currency_exponent(currency: str) -> int:
 
 
 def _check_currency(_: object, __: object, value: str) -> None:
-    if not _CURRENCY.match(value):
+    if not _CURRENCY.fullmatch(value):
         raise InvalidInput(f"{value!r} is not an ISO 4217 currency code like 'EUR'.")
 
 
@@ -78,8 +78,8 @@ def parse_money(text: str) -> Money:
     parts = text.strip().split()
     if len(parts) == 2:
         a, b = parts
-        if _CURRENCY.match(b.upper()) and not _CURRENCY.match(a.upper()):
+        if _CURRENCY.fullmatch(b.upper()) and not _CURRENCY.fullmatch(a.upper()):
             return Money.of(a, b)
-        if _CURRENCY.match(a.upper()):
+        if _CURRENCY.fullmatch(a.upper()):
             return Money.of(b, a)
     raise InvalidInput(f"{text!r} is not an amount of money; write it like '12.50 EUR'.")

@@ -1,0 +1,241 @@
+"""The storage contract, run against every built-in backend (``database_url``: SQLite, PostgreSQL).
+
+A new backend passes when this module passes against it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from conftest import DEMO_STORES, TEST_KEYS
+
+from o2o_sdk import (
+    O2O,
+    AppliedDiscount,
+    Config,
+    Discount,
+    DiscountKind,
+    FrozenClock,
+    JournalEvent,
+    Money,
+    Redemption,
+    Reservation,
+    ReservationStatus,
+    StorageError,
+    Store,
+    make_converter,
+)
+from o2o_sdk.default_plugins.storage import o2o_provide_storage
+from o2o_sdk.storage import Storage
+from o2o_sdk.storage._migrations import MIGRATIONS
+from o2o_sdk.storage.sqlite import path_from_url
+
+LATEST = len(MIGRATIONS)
+T0 = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+def execute(url: str, sql: str, params: Sequence[Any] = ()) -> None:
+    """Run SQL behind the SDK's back, through the database driver itself."""
+    if url.startswith("sqlite"):
+        with closing(sqlite3.connect(path_from_url(url))) as conn:
+            conn.execute(sql, params)
+            conn.commit()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def storage(database_url: str) -> Iterator[Storage]:
+    """A freshly opened, not yet migrated storage."""
+    opened = o2o_provide_storage(url=database_url, converter=make_converter())
+    assert opened is not None
+    yield opened
+    opened.close()
+
+
+def make(database_url: str, clock: FrozenClock | None = None, **config: Any) -> O2O:
+    return O2O(Config(database_url=database_url, secret_keys=TEST_KEYS, **config), clock=clock)
+
+
+# --------------------------------------------------------------------------- schema
+
+
+def test_migrations_apply_once(storage: Storage) -> None:
+    assert storage.schema_version() == 0
+    assert storage.migrate() == list(range(1, LATEST + 1))
+    assert storage.schema_version() == LATEST
+    assert storage.migrate() == []
+    assert storage.schema_version() == LATEST
+    storage.check_schema()
+
+
+def test_without_auto_migrate_an_empty_database_is_refused_with_the_command_to_run(database_url: str) -> None:
+    with pytest.raises(StorageError, match="o2o db upgrade"):
+        make(database_url, auto_migrate=False)
+
+
+@pytest.mark.postgres
+def test_postgresql_is_never_migrated_behind_the_operators_back(pg_url: str) -> None:
+    with pytest.raises(StorageError, match="o2o db upgrade") as err:
+        make(pg_url)  # auto_migrate unset: only SQLite migrates by itself
+    assert "version 0" in err.value.message
+    with make(pg_url, auto_migrate=True) as sdk:
+        assert sdk.storage.schema_version() == LATEST
+    with make(pg_url) as sdk:
+        assert sdk.storage.schema_version() == LATEST
+
+
+def test_a_database_from_a_newer_o2o_sdk_is_refused(storage: Storage, database_url: str) -> None:
+    storage.migrate()
+    execute(database_url, "UPDATE o2o_meta SET value = ? WHERE key = 'schema_version'", (str(LATEST + 1),))
+    with pytest.raises(StorageError, match="newer"):
+        storage.migrate()
+    for auto_migrate in (True, False):
+        with pytest.raises(StorageError, match="upgrade o2o-sdk") as err:
+            make(database_url, auto_migrate=auto_migrate)
+        assert "o2o db upgrade" not in err.value.message, "upgrading the database cannot help"
+
+
+def test_meta_values_are_written_once(storage: Storage) -> None:
+    storage.migrate()
+    assert storage.get_meta("signing_key") is None
+    assert storage.set_meta_if_absent("signing_key", "first") == "first"
+    assert storage.set_meta_if_absent("signing_key", "second") == "first"
+    assert storage.get_meta("signing_key") == "first"
+
+
+# --------------------------------------------------------------------------- journal
+
+
+def event(kind: str, at: datetime, **kwargs: Any) -> JournalEvent:
+    return JournalEvent(kind, at, **kwargs)
+
+
+def test_the_journal_assigns_strictly_increasing_seqs_and_reads_back_in_order(storage: Storage) -> None:
+    storage.migrate()
+    first = storage.append_events([event("issued", T0, offer_id="o1", voucher_id="v1"), event("issued", T0, offer_id="o1")])
+    second = storage.append_events([event("redeemed", T0 + timedelta(seconds=1), store_id="s1", customer_id="c1",
+                                          data={"discount_minor": 150, "nested": {"a": [1, 2]}})])  # fmt: skip
+    third = storage.append_events([event("voided", T0), event("custom.thing", T0)])
+    appended = first + second + third
+    seqs = [e.seq for e in appended]
+    assert all(isinstance(s, int) and s > 0 for s in seqs)
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+    assert storage.read_journal() == appended
+    assert storage.read_journal(after_seq=seqs[1]) == appended[2:]
+    assert storage.read_journal(after_seq=seqs[-1]) == []
+    assert storage.read_journal(limit=2) == appended[:2]
+    assert storage.read_journal(types=["redeemed", "voided"]) == [appended[2], appended[3]]
+    assert storage.read_journal(after_seq=seqs[2], types=["issued", "voided"]) == [appended[3]]
+    assert list(storage.iter_journal(batch=2)) == appended
+    assert storage.journal_counts() == {"custom.thing": 1, "issued": 2, "redeemed": 1, "voided": 1}
+    assert storage.append_events([]) == []
+
+
+def test_journal_times_come_back_as_the_same_instant_in_utc(storage: Storage) -> None:
+    storage.migrate()
+    tokyo = datetime(2026, 6, 15, 21, 0, 0, 123456, tzinfo=timezone(timedelta(hours=9)))
+    [stored] = storage.append_events([event("issued", tokyo)])
+    [read] = storage.read_journal()
+    assert read == stored
+    assert read.at == tokyo and read.at.utcoffset() == timedelta(0)
+    assert read.at.microsecond == 123456
+
+
+# --------------------------------------------------------------------------- stores
+
+
+def test_stores_are_upserted_by_id_listed_by_id_and_deleted(storage: Storage) -> None:
+    storage.migrate()
+    rich = Store("ams-1", "Amsterdam", "Europe/Amsterdam", 52.37, 4.89, "Damrak 1", ("pickup",),
+                 checkin_radius_m=50.0, external_ids={"shopify": "gid://shopify/Location/1"},
+                 attributes={"floor": 2, "tags": ["flagship"]})  # fmt: skip
+    assert storage.upsert_stores([*DEMO_STORES, rich]) == 4
+    assert storage.get_store("ams-1") == rich
+    assert [s.id for s in storage.list_stores()] == ["ams-1", "lon-soho", "nyc-soho", "tyo-shibuya"]
+
+    renamed = Store("ams-1", "Amsterdam Centraal", "Europe/Amsterdam", 52.38, 4.90)
+    assert storage.upsert_stores([renamed]) == 1
+    assert storage.get_store("ams-1") == renamed
+    assert len(storage.list_stores()) == 4
+    assert storage.upsert_stores([]) == 0
+
+    assert storage.delete_store("ams-1") is True
+    assert storage.delete_store("ams-1") is False
+    assert storage.get_store("ams-1") is None
+
+
+# --------------------------------------------------------------------------- transactions and invariants
+
+
+@pytest.fixture
+def sdk_on(database_url: str, clock: FrozenClock) -> Iterator[O2O]:
+    with make(database_url, clock, auto_migrate=True) as sdk:
+        sdk.stores.add(DEMO_STORES)
+        yield sdk
+
+
+def redemption_of(voucher_id: str, offer_id: str, rid: str) -> Redemption:
+    discount = AppliedDiscount(DiscountKind.AMOUNT, Money(100, "EUR"), description="1 EUR off")
+    return Redemption(rid, voucher_id, offer_id, "lon-soho", None, discount, T0)
+
+
+def test_one_live_redemption_per_voucher_even_if_the_service_is_bypassed(sdk_on: O2O) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    voucher = sdk_on.offers.issue(offer)
+    with sdk_on.storage.atomic() as tx:
+        tx.insert_redemption(redemption_of(voucher.id, offer.id, "red_first"))
+    with pytest.raises(StorageError), sdk_on.storage.atomic() as tx:
+        tx.insert_redemption(redemption_of(voucher.id, offer.id, "red_second"))
+    assert sdk_on.storage.get_redemption("red_second") is None
+
+    # once the first is voided, the voucher may be redeemed again
+    with sdk_on.storage.atomic() as tx:
+        tx.void_redemption("red_first", T0, "refund")
+        tx.insert_redemption(redemption_of(voucher.id, offer.id, "red_third"))
+    assert sdk_on.storage.get_redemption("red_third") is not None
+    assert [r.id for r in sdk_on.storage.list_redemptions(offer.id) if r.voided_at is None] == ["red_third"]
+
+
+def test_one_active_hold_per_voucher_even_if_the_service_is_bypassed(sdk_on: O2O) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    voucher = sdk_on.offers.issue(offer)
+
+    def hold(rid: str) -> Reservation:
+        return Reservation(rid, voucher.id, offer.id, "lon-soho", None, T0, T0 + timedelta(minutes=10))
+
+    with sdk_on.storage.atomic() as tx:
+        tx.insert_reservation(hold("res_first"))
+    with pytest.raises(StorageError), sdk_on.storage.atomic() as tx:
+        tx.insert_reservation(hold("res_second"))
+    with sdk_on.storage.atomic() as tx:
+        tx.set_reservation_status("res_first", ReservationStatus.RELEASED)
+        tx.insert_reservation(hold("res_third"))
+    assert sdk_on.storage.get_reservation("res_third").status is ReservationStatus.ACTIVE
+
+
+def test_an_atomic_block_that_fails_leaves_nothing_behind(sdk_on: O2O) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    before = sdk_on.storage.read_journal()
+    with pytest.raises(RuntimeError, match="payment terminal"), sdk_on.storage.atomic() as tx:
+        tx.add_offer_usage(offer.id, 1, 100)
+        tx.append_events([event("redeemed", T0, offer_id=offer.id)])
+        raise RuntimeError("payment terminal went away")
+    assert sdk_on.storage.offer_usage(offer.id).redeemed == 0
+    assert sdk_on.storage.read_journal() == before
+
+
+def test_unknown_ids_read_as_none(sdk_on: O2O) -> None:
+    s = sdk_on.storage
+    assert (s.get_offer("x"), s.offer_usage("x"), s.get_voucher("x"), s.get_redemption("x"), s.get_reservation("x"),
+            s.get_idempotent("x"), s.get_store("x")) == (None,) * 7  # fmt: skip
+    assert s.list_redemptions("x") == [] and s.list_vouchers("x") == []
