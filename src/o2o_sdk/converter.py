@@ -8,6 +8,8 @@ from decimal import Decimal
 import cattrs
 from cattrs.preconf.json import make_converter as _make_json_converter
 
+from .hours import OpeningHours
+
 __all__ = ["make_converter"]
 
 
@@ -24,4 +26,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Decimal, lambda v, _: Decimal(str(v)))
     conv.register_unstructure_hook(timedelta, lambda v: v.total_seconds())
     conv.register_structure_hook(timedelta, lambda v, _: timedelta(seconds=float(v)))
+    # Opening hours use their documented JSON form (docs/locator.md), not attrs' field layout.
+    conv.register_unstructure_hook(OpeningHours, OpeningHours.to_dict)
+    conv.register_structure_hook(OpeningHours, lambda v, _: OpeningHours.parse(v))
     return conv

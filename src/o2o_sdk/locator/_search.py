@@ -1,0 +1,216 @@
+"""The search: sphere candidates, cheap filters, batched hook filters, exact geodesic order.
+
+Correctness argument (see :mod:`o2o_sdk.geo`): for central angle θ on the unit sphere the WGS84
+geodesic distance s satisfies ``R_MIN·θ <= s <= R_MAX·θ``. Candidates arrive in increasing θ.
+Once k stores pass every filter, let S be the k-th smallest geodesic distance among them; any
+store that could still beat it has ``θ <= S / R_MIN``. So the search keeps pulling candidates
+until θ exceeds that cut-off (which only shrinks), computes the exact distance of every
+survivor, and orders by ``(distance, store id)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from ..errors import InvalidInput, PluginError
+from ..geo import (
+    R_MIN,
+    check_coordinates,
+    chord_for_angle,
+    geodesic_distance_reduced,
+    reduced_latitude,
+    unit_vector,
+    vincenty,
+)
+from ..hours import zone
+from ._models import StoreMatch, StoreQuery
+
+if TYPE_CHECKING:
+    from ..models import Store
+    from ._index import StoreIndex
+
+__all__ = ["ExcludeFn", "InventoryFn", "RerankFn", "search", "validate_query"]
+
+ExcludeFn = Callable[[StoreQuery, list["Store"]], set[str]]
+InventoryFn = Callable[[list["Store"], tuple[str, ...]], dict[str, dict[str, int]]]
+RerankFn = Callable[[StoreQuery, list[StoreMatch]], list[StoreMatch] | None]
+
+#: A search never returns more than this many stores (``k=None`` with a huge radius).
+MAX_RESULTS = 10_000
+# Vincenty is used below 170 degrees of arc; beyond, Karney's algorithm (geographiclib).
+_NEAR_ANTIPODAL_CHORD = chord_for_angle(math.radians(170.0))
+
+
+def validate_query(query: StoreQuery) -> StoreQuery:
+    """Check a query; :class:`InvalidInput` with a clear sentence for each mistake."""
+    lat, lon = check_coordinates(query.latitude, query.longitude)
+    if query.k is not None and (not isinstance(query.k, int) or query.k < 1):
+        raise InvalidInput(f"k must be a whole number of at least 1, got {query.k!r}.")
+    if query.radius_m is not None and (not math.isfinite(query.radius_m) or query.radius_m < 0):
+        raise InvalidInput(f"The radius must be 0 or more metres, got {query.radius_m!r}.")
+    if query.k is None and query.radius_m is None and query.bbox is None:
+        raise InvalidInput("Give k, a radius or a bounding box; an unbounded search would return every store.")
+    if query.open_for is not None and query.open_for < timedelta(0):
+        raise InvalidInput("open_for cannot be negative.")
+    if query.min_quantity < 1:
+        raise InvalidInput("min_quantity must be at least 1.")
+    if (lat, lon) != (query.latitude, query.longitude):
+        import attrs
+
+        query = attrs.evolve(query, latitude=lat, longitude=lon)
+    return query
+
+
+class _HoursCheck:
+    """Open-at filter with one time-zone conversion per zone per query."""
+
+    def __init__(self, at: datetime, open_for: timedelta | None) -> None:
+        self.at = at
+        self.naive = at.tzinfo is None
+        self.open_for = open_for
+        self._zones: dict[str, tuple[tzinfo, datetime, datetime]] = {}
+
+    def __call__(self, store: Store) -> bool:
+        hours = store.hours
+        if hours is None:
+            return False  # hours unknown: never claimed open
+        cached = self._zones.get(store.timezone)
+        if cached is None:
+            z = zone(store.timezone)
+            at = self.at.replace(tzinfo=z) if self.naive else self.at
+            cached = self._zones[store.timezone] = (z, at, at.astimezone(z))
+        z, at, local = cached
+        if not hours._is_open(at, local, z):
+            return False
+        if self.open_for:
+            closing = hours.next_closing(at, z)
+            # Subtract in UTC: aware datetimes sharing a tzinfo subtract as wall-clock times.
+            return closing is None or closing.astimezone(UTC) - at.astimezone(UTC) >= self.open_for
+        return True
+
+
+def search(
+    index: StoreIndex,
+    query: StoreQuery,
+    *,
+    exclude: ExcludeFn | None = None,
+    inventory: InventoryFn | None = None,
+    rerank: RerankFn | None = None,
+    rerank_window: int | None = None,
+) -> list[StoreMatch]:
+    """Run ``query`` against ``index``; the hooks are optional callables (see :mod:`o2o_sdk.hookspecs`)."""
+    query = validate_query(query)
+    now = query.now or datetime.now(UTC)
+    at = query.open_at or now
+    lat, lon = query.latitude, query.longitude
+    qx, qy, qz = unit_vector(lat, lon)
+    qsu, qcu = reduced_latitude(lat)
+    k = query.k
+    want = MAX_RESULTS if k is None else k
+    if rerank is not None and k is not None:
+        want = max(want, rerank_window or 2 * k)
+    radius = query.radius_m
+    max_chord = chord_for_angle(radius / R_MIN) * (1 + 1e-9) + 1e-12 if radius is not None else math.inf
+    stores = index.stores
+    services = query.services
+    hours_ok = _HoursCheck(query.open_at, query.open_for) if query.open_at is not None else None
+    skus = query.skus
+    batched = exclude is not None or (inventory is not None and bool(skus))
+    if skus and inventory is None:
+        raise InvalidInput("Filtering by SKU needs an inventory plugin (o2o_check_inventory); none is installed.")
+
+    if query.bbox is not None:
+        box = query.bbox
+        ranked = sorted((index.chord(qx, qy, qz, i), i) for i in index.in_bbox(box))
+        candidates = iter([(c, i) for c, i in ranked if c <= max_chord])
+    else:
+        candidates = index.nearest(qx, qy, qz, max_chord)
+
+    ilat, ilon, isu, icu = index.lat, index.lon, index.sin_u, index.cos_u
+    found: list[tuple[float, str, int]] = []  # (distance, id, position)
+    stock: dict[str, dict[str, int]] = {}
+    cutoff = max_chord
+    kth = math.inf
+    pending: list[int] = []
+    batch = max(2 * want, 16) if k is not None else 256
+
+    def accept(i: int, chord: float) -> None:
+        nonlocal cutoff, kth
+        s = vincenty(qsu, qcu, lon, isu[i], icu[i], ilon[i]) if chord < _NEAR_ANTIPODAL_CHORD else None
+        if s is None:
+            s = geodesic_distance_reduced(lat, lon, qsu, qcu, ilat[i], ilon[i], isu[i], icu[i], math.pi)
+        if radius is not None and s > radius:
+            return
+        found.append((s, stores[i].id, i))
+        if len(found) >= want and (len(found) == want or s < kth):
+            kth = sorted(found)[want - 1][0]
+            cutoff = min(max_chord, chord_for_angle(kth / R_MIN) * (1 + 1e-9) + 1e-12)
+
+    def flush() -> None:
+        survivors = list(pending)
+        pending.clear()
+        batch_stores = [stores[i] for i in survivors]
+        if exclude is not None and batch_stores:
+            dropped = exclude(query, batch_stores)
+            if dropped:
+                survivors = [i for i in survivors if stores[i].id not in dropped]
+                batch_stores = [stores[i] for i in survivors]
+        if skus and inventory is not None and batch_stores:
+            levels = inventory(batch_stores, skus)
+            kept = []
+            for i in survivors:
+                have = levels.get(stores[i].id, {})
+                if all(have.get(sku, 0) >= query.min_quantity for sku in skus):
+                    stock[stores[i].id] = {sku: have.get(sku, 0) for sku in skus}
+                    kept.append(i)
+            survivors = kept
+        for i in survivors:
+            accept(i, chords[i])
+
+    chords: dict[int, float] = {}
+    for chord, i in candidates:
+        if chord > cutoff:
+            break
+        store = stores[i]
+        if services and not all(s in store.services for s in services):
+            continue
+        if hours_ok is not None and not hours_ok(store):
+            continue
+        if batched:
+            chords[i] = chord
+            pending.append(i)
+            if len(pending) >= batch:
+                flush()
+        else:
+            accept(i, chord)
+    if pending:
+        flush()
+
+    found.sort()
+    top = found[:want]
+    matches = [
+        StoreMatch(
+            stores[i], dist, at,
+            services=tuple(s for s in services if s in stores[i].services),
+            stock=stock.get(sid, {}),
+        )
+        for dist, sid, i in top
+    ]  # fmt: skip
+    if rerank is not None and matches:
+        reordered = rerank(query, matches)
+        if reordered is not None:
+            _check_rerank(matches, reordered)
+            matches = list(reordered)
+    return matches if k is None else matches[:k]
+
+
+def _check_rerank(given: Sequence[StoreMatch], returned: Sequence[StoreMatch]) -> None:
+    ids = {m.store.id for m in given}
+    seen: set[str] = set()
+    for m in returned:
+        if not isinstance(m, StoreMatch) or m.store.id not in ids or m.store.id in seen:
+            raise PluginError("A re-ranking plugin returned a store it was not given (or twice); return a reordering of the candidates.")
+        seen.add(m.store.id)
