@@ -3,6 +3,7 @@
 The public API is what this module exports; everything else is private.
 """
 
+from .checkin import CheckinRefused, IssueOnCheckin, RotatingCode
 from .clock import Clock, FrozenClock, SystemClock
 from .config import Config
 from .converter import make_converter
@@ -19,13 +20,21 @@ from .errors import (
     StorageError,
     TokenError,
 )
+from .geo import BBox
 from .hookspecs import hookimpl
-from .hours import OpeningHours
+from .hours import Closure, HoursStatus, Interval, OpeningHours
+from .locator import ImportReport, StoreMatch, StoreQuery, SyncReport
 from .models import (
     AppliedDiscount,
     Basket,
     BasketItem,
     Caps,
+    CheckIn,
+    CheckinMethod,
+    CheckinReason,
+    CheckinRequest,
+    CheckinResult,
+    CheckinVerdict,
     Discount,
     DiscountKind,
     EventType,
@@ -35,6 +44,7 @@ from .models import (
     Reservation,
     ReservationStatus,
     Store,
+    TrustLevel,
     Validation,
     Voucher,
     VoucherStatus,
@@ -50,18 +60,31 @@ __all__ = [
     "O2O",
     "Adjust",
     "AppliedDiscount",
+    "BBox",
     "Basket",
     "BasketItem",
     "Caps",
+    "CheckIn",
+    "CheckinMethod",
+    "CheckinReason",
+    "CheckinRefused",
+    "CheckinRequest",
+    "CheckinResult",
+    "CheckinVerdict",
     "Clock",
+    "Closure",
     "Config",
     "ConfigurationError",
     "Discount",
     "DiscountKind",
     "EventType",
     "FrozenClock",
+    "HoursStatus",
     "IdempotencyConflict",
+    "ImportReport",
+    "Interval",
     "InvalidInput",
+    "IssueOnCheckin",
     "JournalEvent",
     "KeyringSigner",
     "Money",
@@ -78,12 +101,17 @@ __all__ = [
     "Refuse",
     "Reservation",
     "ReservationStatus",
+    "RotatingCode",
     "SigningKey",
     "StorageError",
     "Store",
+    "StoreMatch",
+    "StoreQuery",
+    "SyncReport",
     "SystemClock",
     "TokenError",
     "TokenSigner",
+    "TrustLevel",
     "Validation",
     "Voucher",
     "VoucherStatus",

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import ConfigurationError
+from .models import TrustLevel
 from .tokens import SigningKey, parse_secret_keys
 
 __all__ = ["Config"]
@@ -33,6 +34,32 @@ def _check_base_url(_: object, __: object, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigurationError(f"O2O_BASE_URL {value!r} must be an http(s) origin like 'https://shop.example'.")
+
+
+def _check_checkin_window(_: object, __: object, value: timedelta) -> None:
+    if value < timedelta(minutes=1) or value.total_seconds() % 60:
+        raise ConfigurationError("The check-in window must be whole minutes, at least one.")
+
+
+def _check_code_step(_: object, __: object, value: timedelta) -> None:
+    if value < timedelta(seconds=5) or value.total_seconds() % 1:
+        raise ConfigurationError("The check-in code step must be whole seconds, at least 5.")
+
+
+def _trust(value: object) -> TrustLevel:
+    try:
+        return TrustLevel(str(value))
+    except ValueError:
+        raise ConfigurationError(f"{value!r} is not a trust level; use low, verified or high.") from None
+
+
+def _check_grace(_: object, __: object, value: int) -> None:
+    if not 0 <= value <= 10:
+        raise ConfigurationError("The check-in code grace must be 0 to 10 steps.")
+
+
+def _strip_slash(value: str) -> str:
+    return value.rstrip("/")
 
 
 def _names(text: str | None) -> frozenset[str] | None:
@@ -52,7 +79,9 @@ class Config:
 
     database_url: str = DEFAULT_DATABASE_URL
     secret_keys: tuple[SigningKey, ...] = ()
-    base_url: str = attrs.field(default="https://o2o.example", validator=_check_base_url)
+    base_url: str = attrs.field(
+        default="https://o2o.example", converter=_strip_slash, validator=_check_base_url
+    )
     #: Default lifetime of an issued voucher when neither the caller nor the offer says.
     voucher_ttl: timedelta = timedelta(days=30)
     #: Apply schema migrations when opening storage; ``None``: only for SQLite (PostgreSQL
@@ -63,6 +92,17 @@ class Config:
     strict_plugins: bool = False
     #: Load third-party plugins from the ``o2o_sdk`` entry point group.
     load_entrypoints: bool = True
+    #: One check-in per customer per store per window; windows start at the store's local
+    #: midnight (weeks on Monday). A repeated check-in in the same window returns the first.
+    checkin_window: timedelta = attrs.field(default=timedelta(days=1), validator=_check_checkin_window)
+    #: Time step of the rotating in-store check-in code (TOTP-like).
+    checkin_code_step: timedelta = attrs.field(default=timedelta(seconds=30), validator=_check_code_step)
+    #: Steps before and after the current one still accepted (clock skew of the display).
+    checkin_code_grace_steps: int = attrs.field(default=1, validator=_check_grace)
+    #: Weakest check-in that unlocks an offer with ``requires_checkin`` (in the current window).
+    checkin_unlock_trust: TrustLevel = attrs.field(default=TrustLevel.VERIFIED, converter=_trust)
+    #: Lifetime of a customer session token (``sdk.checkins.session_token``).
+    checkin_session_ttl: timedelta = timedelta(hours=12)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Config:

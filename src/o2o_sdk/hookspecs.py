@@ -19,7 +19,7 @@ docstrings below (``python -m o2o_sdk.plugins --markdown``) and a test keeps the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -30,8 +30,19 @@ if TYPE_CHECKING:
     import cattrs
 
     from .config import Config
-    from .models import JournalEvent, Offer, Redemption, Reservation, Voucher
-    from .rules import RedemptionContext, RuleOutcome
+    from .locator import StoreMatch, StoreQuery
+    from .models import (
+        CheckIn,
+        CheckinRequest,
+        CheckinVerdict,
+        JournalEvent,
+        Offer,
+        Redemption,
+        Reservation,
+        Store,
+        Voucher,
+    )
+    from .rules import RedemptionContext, Refuse, RuleOutcome
     from .sdk import O2O
     from .storage import Storage
     from .tokens import TokenSigner
@@ -147,6 +158,136 @@ def o2o_after_void(sdk: O2O, offer: Offer, redemption: Redemption) -> None:
     :param sdk: the SDK instance.
     :param offer: the offer.
     :param redemption: the redemption, with ``voided_at`` and ``void_reason`` set.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Store locator: stores and inventory from adapters, filters, ranking
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def o2o_register_stores(sdk: O2O, register: Callable[[Store], None]) -> None:
+    """Supply the shop's stores from a platform (called by ``sdk.stores.sync()``).
+
+    :param sdk: the SDK instance.
+    :param register: call ``register(store)`` once per :class:`~o2o_sdk.Store`. The host
+        validates each store (a bad one is reported in the sync report, not fatal) and keeps
+        the first store registered for an id.
+    :return: nothing; stores are collected through ``register``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_check_inventory(sdk: O2O, stores: list[Store], skus: list[str]) -> dict[str, dict[str, int]] | None:
+    """Report stock for a batch of stores and SKUs (the locator's in-stock filter).
+
+    Called once per batch of candidate stores, never once per store.
+
+    :param sdk: the SDK instance.
+    :param stores: the candidate stores (use ``store.external_ids`` to find them on your platform).
+    :param skus: the SKUs the customer asked for.
+    :return: ``{store_id: {sku: quantity}}`` for the stores this plugin knows, or ``None``.
+        Every implementation is called; for a store and SKU the first answer wins (third-party
+        plugins before defaults). A store or SKU nobody reports counts as out of stock.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_exclude_stores(sdk: O2O, query: StoreQuery, stores: list[Store]) -> Iterable[str] | None:
+    """Drop candidate stores from a search (a plugin filter), one batch at a time.
+
+    Called after the built-in filters (services, opening hours) and before the inventory check.
+
+    :param sdk: the SDK instance.
+    :param query: the search (point, k, radius, opening time, services, SKUs).
+    :param stores: candidate stores, nearest first (on the sphere).
+    :return: ids of stores that must not be shown, or ``None`` to keep them all. Every
+        implementation is called; a store dropped by any of them is dropped.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def o2o_rerank_stores(sdk: O2O, query: StoreQuery, matches: list[StoreMatch]) -> list[StoreMatch] | None:
+    """Reorder the top candidates of a search (e.g. by travel time instead of distance).
+
+    :param sdk: the SDK instance.
+    :param query: the search.
+    :param matches: the best candidates in exact geodesic order, up to twice ``query.k``,
+        each with its distance; attach data for the caller in ``match.extra``.
+    :return: the matches in the new order (a subset may be returned to drop some; only the
+        given matches, each at most once), or ``None`` to keep the geodesic order. The result
+        is cut to ``query.k``.
+
+    *First result.*
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Check-in: verification methods, vetoes, notifications
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def o2o_verify_checkin(sdk: O2O, request: CheckinRequest) -> CheckinVerdict | None:
+    """Verify a customer's presence at a store by one check-in method.
+
+    Each method (rotating code, geofence, staff, poster — and NFC, beacons or a vendor's
+    signed location claim from plugins) is one implementation that answers only for its own
+    ``request.method``. A session token in the request has already been verified into
+    ``request.customer_id``.
+
+    :param sdk: the SDK instance (stores, signer, clock, configuration).
+    :param request: the attempt: method, expected store, customer, code, position, token, data.
+    :return: :class:`~o2o_sdk.models.CheckinVerdict` — ``CheckinVerdict.accept(store_id,
+        customer_id, trust, nonce=…, evidence=…)`` or ``CheckinVerdict.refuse(reason, message)``
+        — or ``None`` when the method is not this plugin's. Raise
+        :class:`~o2o_sdk.errors.InvalidInput` for a malformed request (caller mistake).
+
+    *First result.* The built-in methods are ``code``, ``geofence``, ``staff`` and ``poster``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_check_checkin(sdk: O2O, request: CheckinRequest, checkin: CheckIn) -> Refuse | None:
+    """Veto a verified check-in before it is recorded (e.g. blocked customers, closed stores).
+
+    Called after a verification plugin accepted the attempt, before anything is written,
+    for every attempt (also when the customer already checked in this window).
+
+    :param sdk: the SDK instance.
+    :param request: the attempt as the verification plugin saw it.
+    :param checkin: the check-in that would be recorded (id, customer, store, method, trust,
+        time, window, evidence); not stored yet.
+    :return: ``None`` to allow, or :class:`~o2o_sdk.rules.Refuse` to refuse (reported as
+        ``refused_by_rule`` with the plugin's message and name). Every implementation is
+        called; any refusal refuses.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_after_checkin(sdk: O2O, checkin: CheckIn) -> None:
+    """A new check-in was committed: the first of this customer at this store in this window.
+
+    Not called when an attempt returns the window's existing check-in, so a reward issued
+    here (e.g. :class:`~o2o_sdk.checkin.IssueOnCheckin`) is given at most once per window.
+
+    :param sdk: the SDK instance.
+    :param checkin: the recorded check-in.
 
     .. versionadded:: 0.1
     """

@@ -22,6 +22,12 @@ __all__ = [
     "Basket",
     "BasketItem",
     "Caps",
+    "CheckIn",
+    "CheckinMethod",
+    "CheckinReason",
+    "CheckinRequest",
+    "CheckinResult",
+    "CheckinVerdict",
     "Discount",
     "DiscountKind",
     "EventType",
@@ -31,6 +37,7 @@ __all__ = [
     "Reservation",
     "ReservationStatus",
     "Store",
+    "TrustLevel",
     "Validation",
     "Voucher",
     "VoucherStatus",
@@ -271,6 +278,9 @@ class EventType(enum.StrEnum):
     REDEEMED = "redeemed"
     REFUSED = "refused"
     VOIDED = "voided"
+    CHECKED_IN = "checked_in"
+    CHECKIN_REFUSED = "checkin_refused"
+    CHECKIN_UPGRADED = "checkin_upgraded"
 
 
 @attrs.frozen
@@ -285,3 +295,147 @@ class JournalEvent:
     customer_id: str | None = None
     data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
     seq: int | None = None
+
+
+# --------------------------------------------------------------------------- check-in
+
+
+class CheckinMethod(enum.StrEnum):
+    """How presence at a store was verified by the built-in methods.
+
+    A check-in's ``method`` is a plain string, so plugins add their own (``"nfc"``, ``"beacon"``).
+    """
+
+    #: The store's rotating QR code (signed, bound to the store and a time step).
+    CODE = "code"
+    #: A device position whose accuracy circle lies inside the store's check-in circle.
+    GEOFENCE = "geofence"
+    #: Staff at the till scanned the customer's voucher or member QR.
+    STAFF = "staff"
+    #: A printed (static) check-in QR: anyone with a photo of it can use it.
+    POSTER = "poster"
+
+
+class TrustLevel(enum.StrEnum):
+    """How strongly a check-in proves presence, weakest first. Compare with :meth:`at_least`."""
+
+    #: Weak evidence, e.g. a printed poster code (a photo of it works anywhere).
+    LOW = "low"
+    #: Verified presence: a short-lived rotating code or a precise location inside the fence.
+    VERIFIED = "verified"
+    #: A person at the store saw the customer (staff-assisted).
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        """0 for ``low``, 1 for ``verified``, 2 for ``high``."""
+        return list(TrustLevel).index(self)
+
+    def at_least(self, other: TrustLevel | str) -> bool:
+        """Whether this level is ``other`` or stronger."""
+        return self.rank >= TrustLevel(other).rank
+
+
+class CheckinReason(enum.StrEnum):
+    """Why a check-in was refused: the built-in codes (plugins may use their own strings)."""
+
+    INVALID_CODE = "invalid_code"
+    CODE_EXPIRED = "code_expired"
+    CODE_NOT_YET_VALID = "code_not_yet_valid"
+    CODE_REUSED = "code_reused"
+    WRONG_STORE = "wrong_store"
+    UNKNOWN_STORE = "unknown_store"
+    INVALID_SESSION = "invalid_session"
+    SESSION_EXPIRED = "session_expired"
+    CUSTOMER_REQUIRED = "customer_required"
+    LOCATION_TOO_IMPRECISE = "location_too_imprecise"
+    OUTSIDE_GEOFENCE = "outside_geofence"
+    REFUSED_BY_RULE = "refused_by_rule"
+
+
+@attrs.frozen
+class CheckinRequest:
+    """An attempt to check in, as the verification plugins see it.
+
+    ``method`` picks the plugin (a :class:`CheckinMethod` value or a plugin's own name). Only
+    the fields the method needs are set; ``data`` carries a plugin method's own evidence.
+    By the time plugins see it, a session token has been verified into ``customer_id``.
+    """
+
+    method: str
+    #: The store the caller expects (required for geofence and staff check-ins).
+    store_id: str | None = None
+    customer_id: str | None = None
+    #: A signed customer session token (``sdk.checkins.session_token``), verified by the SDK.
+    session: str | None = None
+    #: A rotating or poster code (or its link).
+    code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    #: Radius of the position's uncertainty circle, metres.
+    accuracy_m: float | None = None
+    #: A voucher or member token scanned at the till (or its link).
+    token: str | None = None
+    staff_id: str | None = None
+    data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+
+
+@attrs.frozen
+class CheckinVerdict:
+    """A verification plugin's answer: accepted (with store, customer, trust) or refused.
+
+    ``nonce`` makes evidence single-use: a second check-in with the same nonce by the same
+    customer at the same store is refused (``code_reused``) — the rotating code uses its
+    time step, as RFC 6238 asks. ``evidence`` is recorded with the check-in.
+    """
+
+    ok: bool
+    trust: TrustLevel = TrustLevel.LOW
+    store_id: str | None = None
+    customer_id: str | None = None
+    reason: str | None = None
+    message: str = ""
+    nonce: str | None = None
+    evidence: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+
+    @classmethod
+    def accept(cls, store_id: str, customer_id: str | None, trust: TrustLevel, *,
+               nonce: str | None = None, evidence: dict[str, Any] | None = None) -> CheckinVerdict:  # fmt: skip
+        """Presence verified at ``store_id`` with ``trust``."""
+        return cls(True, trust, store_id, customer_id, nonce=nonce, evidence=dict(evidence or {}))
+
+    @classmethod
+    def refuse(cls, reason: str, message: str, *, store_id: str | None = None,
+               customer_id: str | None = None) -> CheckinVerdict:  # fmt: skip
+        """Not verified: ``reason`` is a stable code, ``message`` a sentence for people."""
+        return cls(False, store_id=store_id, customer_id=customer_id, reason=str(reason), message=message)
+
+
+@attrs.frozen
+class CheckIn:
+    """A recorded, verified presence of a customer at a store.
+
+    At most one exists per customer, store and window (``window_start``, in the store's own
+    time zone); a stronger check-in in the same window upgrades it (``upgraded_at``).
+    """
+
+    id: str
+    customer_id: str
+    store_id: str
+    method: str
+    trust: TrustLevel
+    at: datetime
+    window_start: datetime
+    evidence: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+    upgraded_at: datetime | None = None
+
+
+@attrs.frozen
+class CheckinResult:
+    """What a check-in attempt produced: the window's check-in, and whether it is new."""
+
+    checkin: CheckIn
+    #: ``False`` when the customer had already checked in at this store in this window.
+    created: bool
+    #: The existing check-in was raised to a stronger trust level by this attempt.
+    upgraded: bool = False

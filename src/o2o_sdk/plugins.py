@@ -30,7 +30,18 @@ if TYPE_CHECKING:
     import cattrs
 
     from .config import Config
-    from .models import JournalEvent, Offer, Redemption, Reservation, Voucher
+    from .locator import StoreMatch, StoreQuery
+    from .models import (
+        CheckIn,
+        CheckinRequest,
+        CheckinVerdict,
+        JournalEvent,
+        Offer,
+        Redemption,
+        Reservation,
+        Store,
+        Voucher,
+    )
     from .rules import RedemptionContext, RuleOutcome
     from .sdk import O2O
     from .storage import Storage
@@ -193,6 +204,63 @@ class PluginHost:
     def journal_event(self, sdk: O2O, event: JournalEvent) -> None:
         self._notify("o2o_journal_event", sdk=sdk, event=event)
 
+    # --- check-in
+    def verify_checkin(self, sdk: O2O, request: CheckinRequest) -> CheckinVerdict | None:
+        from .models import CheckinVerdict
+
+        result = self.pm.hook.o2o_verify_checkin(sdk=sdk, request=request)
+        if result is not None and not isinstance(result, CheckinVerdict):
+            raise PluginError(f"o2o_verify_checkin must return a CheckinVerdict or None, got {type(result).__name__}.")
+        return result
+
+    def check_checkin(self, sdk: O2O, request: CheckinRequest, checkin: CheckIn) -> list[tuple[str, Refuse]]:
+        """Every refusal, paired with the name of the plugin that gave it."""
+        kwargs = {"sdk": sdk, "request": request, "checkin": checkin}
+        refusals: list[tuple[str, Refuse]] = []
+        for impl in reversed(self.pm.hook.o2o_check_checkin.get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:  # wrappers wrap pluggy's loop, not this one
+                continue
+            result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            if isinstance(result, Refuse):
+                refusals.append((impl.plugin_name, result))
+            elif result is not None:
+                raise PluginError(f"o2o_check_checkin of {impl.plugin_name} must return Refuse or None, got {type(result).__name__}.")
+        return refusals
+
+    def after_checkin(self, sdk: O2O, checkin: CheckIn) -> None:
+        self._notify("o2o_after_checkin", sdk=sdk, checkin=checkin)
+
+    # --- store locator
+    def has_impls(self, hook: str) -> bool:
+        """Whether any plugin implements ``hook`` (lets callers skip work nobody asked for)."""
+        return bool(getattr(self.pm.hook, hook).get_hookimpls())
+
+    def register_stores(self, sdk: O2O, register: Callable[[Store], None]) -> None:
+        self.pm.hook.o2o_register_stores(sdk=sdk, register=register)
+
+    def check_inventory(self, sdk: O2O, stores: list[Store], skus: list[str]) -> dict[str, dict[str, int]]:
+        """Merged answers: for each store and SKU the first plugin's answer wins."""
+        merged: dict[str, dict[str, int]] = {}
+        for answer in self.pm.hook.o2o_check_inventory(sdk=sdk, stores=stores, skus=skus):
+            if not isinstance(answer, dict):
+                raise PluginError(f"o2o_check_inventory must return {{store_id: {{sku: quantity}}}}, got {type(answer).__name__}.")
+            for store_id, levels in answer.items():
+                into = merged.setdefault(str(store_id), {})
+                for sku, qty in levels.items():
+                    into.setdefault(str(sku), int(qty))
+        return merged
+
+    def exclude_stores(self, sdk: O2O, query: StoreQuery, stores: list[Store]) -> set[str]:
+        """Ids dropped by any plugin."""
+        dropped: set[str] = set()
+        for answer in self.pm.hook.o2o_exclude_stores(sdk=sdk, query=query, stores=stores):
+            dropped.update(answer)
+        return dropped
+
+    def rerank_stores(self, sdk: O2O, query: StoreQuery, matches: list[StoreMatch]) -> list[StoreMatch] | None:
+        result: list[StoreMatch] | None = self.pm.hook.o2o_rerank_stores(sdk=sdk, query=query, matches=matches)
+        return result
+
     def register_commands(self, register: Callable[..., None]) -> None:
         self.pm.hook.o2o_register_commands(register=register)
 
@@ -222,9 +290,9 @@ def hook_reference_markdown() -> str:
         "",
     ]
     for name, func in inspect.getmembers(hookspecs, inspect.isfunction):
-        if not name.startswith("o2o_"):
+        opts = getattr(func, hookspecs.PROJECT + "_spec", None)
+        if opts is None:  # not marked with @hookspec
             continue
-        opts = getattr(func, hookspecs.PROJECT + "_spec", {})
         sig = str(inspect.signature(func)).replace("'", "")
         lines += [f"## `{name}`", "", f"```python\n{name}{sig}\n```", ""]
         if opts.get("firstresult"):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from .checkin import Checkins
 from .clock import Clock, SystemClock
 from .config import Config
 from .converter import make_converter
@@ -78,6 +79,7 @@ class O2O:
         self.journal = Journal(self)
         self.stores = Stores(self)
         self.offers = Offers(self)
+        self.checkins = Checkins(self)
 
     def _emit(self, events: Sequence[JournalEvent]) -> None:
         for event in events:

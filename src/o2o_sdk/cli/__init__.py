@@ -18,11 +18,11 @@ from typing import Any
 
 from ..config import Config
 from ..errors import O2OError, PluginError
-from . import _db, _offers, _plugins
+from . import _checkin, _db, _offers, _plugins, _stores
 
 __all__ = ["main"]
 
-_GROUPS = [_offers, _db, _plugins]
+_GROUPS = [_offers, _db, _plugins, _stores, _checkin]
 
 
 class _Parser(argparse.ArgumentParser):

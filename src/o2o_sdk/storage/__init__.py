@@ -16,17 +16,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import attrs
 
 from ..models import (
+    CheckIn,
     JournalEvent,
     Offer,
     Redemption,
     Reservation,
     ReservationStatus,
     Store,
+    TrustLevel,
     Voucher,
     VoucherStatus,
 )
@@ -91,6 +93,17 @@ class Transaction(Protocol):
 
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]: ...
 
+    # check-ins
+    def insert_checkin_once(self, checkin: CheckIn) -> CheckIn: ...
+
+    def upgrade_checkin(
+        self, checkin_id: str, method: str, trust: TrustLevel, evidence: dict[str, Any], at: datetime
+    ) -> None: ...
+
+    def claim_checkin_nonce(
+        self, store_id: str, customer_id: str, nonce: str, checkin_id: str, at: datetime
+    ) -> bool: ...
+
 
 class Storage(Protocol):
     """What the services need from a database. Implement it to add a backend."""
@@ -151,6 +164,17 @@ class Storage(Protocol):
     def get_reservation(self, reservation_id: str) -> Reservation | None: ...
 
     def get_idempotent(self, key: str) -> tuple[str, str, str] | None: ...
+
+    # check-ins
+    def get_checkin(self, checkin_id: str) -> CheckIn | None: ...
+
+    def find_checkin(self, customer_id: str, store_id: str, window_start: datetime) -> CheckIn | None: ...
+
+    def list_checkins(
+        self, customer_id: str | None = None, store_id: str | None = None, limit: int = 1000
+    ) -> list[CheckIn]: ...
+
+    def forget_used_checkin_codes(self, before: datetime) -> int: ...
 
     # journal
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]: ...

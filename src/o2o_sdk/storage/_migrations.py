@@ -1,6 +1,7 @@
 """Schema migrations, oldest first. Never edit a released one: append a new one.
 
 Portable type names, mapped per dialect: ``TS`` (timestamp), ``FLOAT8``, ``SERIAL_PK``.
+Statements are split on ``;``: never put a semicolon inside a statement (defaults, comments).
 """
 
 from __future__ import annotations
@@ -87,5 +88,30 @@ MIGRATIONS: list[str] = [
     CREATE INDEX journal_type_at ON journal (type, at);
     CREATE INDEX journal_customer ON journal (customer_id);
     CREATE INDEX journal_offer ON journal (offer_id)
+    """,
+    # 2: check-ins, one per customer, store and window; single-use check-in evidence (code steps)
+    """
+    CREATE TABLE checkins (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        window_start TS NOT NULL,
+        at TS NOT NULL,
+        method TEXT NOT NULL,
+        trust TEXT NOT NULL,
+        evidence TEXT,
+        upgraded_at TS,
+        CONSTRAINT checkins_one_per_window UNIQUE (customer_id, store_id, window_start)
+    );
+    CREATE INDEX checkins_store_at ON checkins (store_id, at);
+    CREATE TABLE checkin_used_codes (
+        store_id TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        used_at TS NOT NULL,
+        checkin_id TEXT NOT NULL,
+        PRIMARY KEY (store_id, customer_id, nonce)
+    );
+    CREATE INDEX checkin_used_codes_used_at ON checkin_used_codes (used_at)
     """,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
@@ -13,12 +14,14 @@ import cattrs
 from ..errors import StorageError
 from ..models import (
     AppliedDiscount,
+    CheckIn,
     JournalEvent,
     Offer,
     Redemption,
     Reservation,
     ReservationStatus,
     Store,
+    TrustLevel,
     Voucher,
     VoucherStatus,
 )
@@ -26,7 +29,7 @@ from ..money import Money
 from . import OfferUsage
 from ._migrations import MIGRATIONS
 
-__all__ = ["Cursorish", "Dialect", "SQLStorage", "SQLTransaction"]
+__all__ = ["Cursorish", "Dialect", "SQLStorage", "SQLTransaction", "type_words"]
 
 
 class Cursorish(Protocol):
@@ -62,6 +65,11 @@ class Dialect:
         raise NotImplementedError
 
 
+def type_words(ddl: str, names: dict[str, str]) -> str:
+    """Replace the portable type names of a migration (whole words only)."""
+    return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", lambda m: names[m.group(1)], ddl)
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
@@ -82,6 +90,7 @@ class _Rows:
         " amount_minor, currency"
     )
     EVENT_COLS = "seq, at, type, offer_id, voucher_id, store_id, customer_id, data"
+    CHECKIN_COLS = "id, customer_id, store_id, method, trust, at, window_start, evidence, upgraded_at"
 
     def _voucher(self, row: Sequence[Any]) -> Voucher:
         ts = self.dialect.ts_out
@@ -107,6 +116,14 @@ class _Rows:
             id=row[0], voucher_id=row[1], offer_id=row[2], store_id=row[3], customer_id=row[4],
             created_at=ts(row[5]), expires_at=ts(row[6]), status=ReservationStatus(row[7]),  # type: ignore[arg-type]
             amount=Money(int(row[8]), row[9]) if row[8] is not None else None,
+        )  # fmt: skip
+
+    def _checkin(self, row: Sequence[Any]) -> CheckIn:
+        ts = self.dialect.ts_out
+        return CheckIn(
+            id=row[0], customer_id=row[1], store_id=row[2], method=row[3], trust=TrustLevel(row[4]),
+            at=ts(row[5]), window_start=ts(row[6]),  # type: ignore[arg-type]
+            evidence=json.loads(row[7]) if row[7] else {}, upgraded_at=ts(row[8]),
         )  # fmt: skip
 
     def _event(self, row: Sequence[Any]) -> JournalEvent:
@@ -281,6 +298,45 @@ class SQLTransaction(_Rows):
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]:
         return self._insert_events(self.cur, events)
 
+    # --- check-ins
+    def insert_checkin_once(self, c: CheckIn) -> CheckIn:
+        """Insert ``c`` unless its customer already has a check-in at its store in its window;
+        return the window's check-in (``c`` or the existing one), locked. The database's unique
+        constraint decides, so concurrent callers all get the same row."""
+        ts = self.dialect.ts_in
+        self._exec(
+            f"INSERT INTO checkins ({self.CHECKIN_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (customer_id, store_id, window_start) DO NOTHING",
+            (c.id, c.customer_id, c.store_id, c.method, c.trust.value, ts(c.at), ts(c.window_start),
+             _dumps(c.evidence) if c.evidence else None, ts(c.upgraded_at)),
+        )  # fmt: skip
+        row = self._one(
+            f"SELECT {self.CHECKIN_COLS} FROM checkins WHERE customer_id = ? AND store_id = ? AND window_start = ?"
+            + self.for_update,
+            (c.customer_id, c.store_id, ts(c.window_start)),
+        )
+        if row is None:  # pragma: no cover - the insert or the conflicting row guarantees one
+            raise StorageError("A check-in vanished inside its transaction.")
+        return self._checkin(row)
+
+    def upgrade_checkin(self, checkin_id: str, method: str, trust: TrustLevel, evidence: dict[str, Any], at: datetime) -> None:
+        """Raise a check-in to a stronger method and trust level (same row, same id)."""
+        self._exec(
+            "UPDATE checkins SET method = ?, trust = ?, evidence = ?, upgraded_at = ? WHERE id = ?",
+            (method, trust.value, _dumps(evidence) if evidence else None, self.dialect.ts_in(at), checkin_id),
+        )
+
+    def claim_checkin_nonce(self, store_id: str, customer_id: str, nonce: str, checkin_id: str, at: datetime) -> bool:
+        """Record single-use evidence; ``False`` if this customer already used it at this store."""
+        cur = self.cur.execute(
+            self.dialect.q(
+                "INSERT INTO checkin_used_codes (store_id, customer_id, nonce, used_at, checkin_id)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (store_id, customer_id, nonce) DO NOTHING"
+            ),
+            (store_id, customer_id, nonce, self.dialect.ts_in(at), checkin_id),
+        )
+        return int(cur.rowcount) == 1
+
 
 class SQLStorage(_Rows):
     """Shared implementation of :class:`~o2o_sdk.storage.Storage`.
@@ -392,6 +448,11 @@ class SQLStorage(_Rows):
     def check_schema(self) -> None:
         """Raise :class:`StorageError` unless the schema is current."""
         version = self.schema_version()
+        if version > len(MIGRATIONS):  # 'o2o db upgrade' cannot help here
+            raise StorageError(
+                f"The database is at schema version {version}, newer than this o2o-sdk "
+                f"({len(MIGRATIONS)}); upgrade o2o-sdk."
+            )
         if version != len(MIGRATIONS):
             raise StorageError(
                 f"The database schema is at version {version}, this o2o-sdk needs "
@@ -505,6 +566,33 @@ class SQLStorage(_Rows):
     def get_idempotent(self, key: str) -> tuple[str, str, str] | None:
         row = self._one("SELECT operation, request_hash, result FROM idempotency_keys WHERE key = ?", (key,))
         return None if row is None else (row[0], row[1], row[2])
+
+    # --- check-ins
+    def get_checkin(self, checkin_id: str) -> CheckIn | None:
+        row = self._one(f"SELECT {self.CHECKIN_COLS} FROM checkins WHERE id = ?", (checkin_id,))
+        return None if row is None else self._checkin(row)
+
+    def find_checkin(self, customer_id: str, store_id: str, window_start: datetime) -> CheckIn | None:
+        row = self._one(
+            f"SELECT {self.CHECKIN_COLS} FROM checkins WHERE customer_id = ? AND store_id = ? AND window_start = ?",
+            (customer_id, store_id, self.dialect.ts_in(window_start)),
+        )
+        return None if row is None else self._checkin(row)
+
+    def list_checkins(self, customer_id: str | None = None, store_id: str | None = None, limit: int = 1000) -> list[CheckIn]:
+        where, params = [], []
+        for column, value in (("customer_id", customer_id), ("store_id", store_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._all(f"SELECT {self.CHECKIN_COLS} FROM checkins{clause} ORDER BY at, id LIMIT ?", (*params, limit))
+        return [self._checkin(r) for r in rows]
+
+    def forget_used_checkin_codes(self, before: datetime) -> int:
+        with self._write() as cur:
+            done = cur.execute(self.dialect.q("DELETE FROM checkin_used_codes WHERE used_at < ?"), (self.dialect.ts_in(before),))
+            return int(done.rowcount)
 
     # --- journal
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]:

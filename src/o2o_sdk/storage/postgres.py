@@ -15,7 +15,7 @@ import cattrs
 
 from ..errors import ConfigurationError, StorageError
 from ..models import JournalEvent
-from ._sql import Cursorish, Dialect, SQLStorage
+from ._sql import Cursorish, Dialect, SQLStorage, type_words
 
 try:
     import psycopg
@@ -42,11 +42,7 @@ class PostgresDialect(Dialect):
         return out
 
     def type_map(self, ddl: str) -> str:
-        return (
-            ddl.replace("SERIAL_PK", "BIGSERIAL PRIMARY KEY")
-            .replace(" TS", " TIMESTAMPTZ")
-            .replace("FLOAT8", "DOUBLE PRECISION")
-        )
+        return type_words(ddl, {"SERIAL_PK": "BIGSERIAL PRIMARY KEY", "TS": "TIMESTAMPTZ", "FLOAT8": "DOUBLE PRECISION"})
 
 
 class PostgresStorage(SQLStorage):

@@ -23,7 +23,7 @@ import cattrs
 
 from ..errors import ConfigurationError, StorageError
 from ..models import JournalEvent
-from ._sql import Cursorish, Dialect, SQLStorage
+from ._sql import Cursorish, Dialect, SQLStorage, type_words
 
 __all__ = ["SQLiteStorage", "path_from_url"]
 
@@ -38,11 +38,7 @@ class SQLiteDialect(Dialect):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
     def type_map(self, ddl: str) -> str:
-        return (
-            ddl.replace("SERIAL_PK", "INTEGER PRIMARY KEY AUTOINCREMENT")
-            .replace(" TS", " TEXT")
-            .replace("FLOAT8", "REAL")
-        )
+        return type_words(ddl, {"SERIAL_PK": "INTEGER PRIMARY KEY AUTOINCREMENT", "TS": "TEXT", "FLOAT8": "REAL"})
 
 
 def path_from_url(url: str) -> str:
