@@ -11,12 +11,15 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ..config import Config
+from ..checkin import CheckinRefused
 from ..errors import RedemptionRefused
+from ..clock import FrozenClock
+from ..hours import OpeningHours
 from ..models import Basket, BasketItem, Caps, Discount, Store
 from ..money import Money
 from ..sdk import O2O
@@ -24,17 +27,22 @@ from ..sdk import O2O
 CHAIN = "Kettle & Crumb"
 BASE_URL = "https://kettle-and-crumb.example"
 
+_CAFE = {"mon-fri": ["07:00-19:00"], "sat": ["08:00-18:00"], "sun": ["09:00-17:00"]}
+_LATE = {"mon-thu": ["10:00-22:00"], "fri-sat": ["10:00-02:00"], "sun": ["11:00-20:00"]}
+
 STORES = [
     Store("ldn-covent-garden", f"{CHAIN} Covent Garden", "Europe/London", 51.51205, -0.12428,
-          "17 Floral Street, London WC2E 9DP", ("pickup", "seating")),
+          "17 Floral Street, London WC2E 9DP", ("pickup", "seating"), OpeningHours.parse({"weekly": _CAFE})),
+    Store("ldn-soho", f"{CHAIN} Soho", "Europe/London", 51.51178, -0.13064,
+          "9 Gerrard Street, London W1D 5PL", ("pickup", "seating"), OpeningHours.parse({"weekly": _LATE})),
     Store("ldn-shoreditch", f"{CHAIN} Shoreditch", "Europe/London", 51.52463, -0.07868,
-          "64 Curtain Road, London EC2A 3AA", ("pickup",)),
+          "64 Curtain Road, London EC2A 3AA", ("pickup",), OpeningHours.parse({"weekly": _LATE})),
     Store("ber-mitte", f"{CHAIN} Berlin Mitte", "Europe/Berlin", 52.52661, 13.40127,
-          "Rosenthaler Straße 40, 10178 Berlin", ("pickup", "seating")),
+          "Rosenthaler Straße 40, 10178 Berlin", ("pickup", "seating"), OpeningHours.parse({"weekly": _CAFE})),
     Store("nyc-soho", f"{CHAIN} SoHo", "America/New_York", 40.72434, -74.00180,
-          "131 Spring Street, New York, NY 10012", ("pickup",)),
+          "131 Spring Street, New York, NY 10012", ("pickup",), OpeningHours.parse({"weekly": {"mon-sun": ["06:30-20:00"]}})),
     Store("tyo-shibuya", f"{CHAIN} Shibuya", "Asia/Tokyo", 35.65952, 139.70060,
-          "1-23-10 Jinnan, Shibuya, Tokyo 150-0041", ("seating",)),
+          "1-23-10 Jinnan, Shibuya, Tokyo 150-0041", ("seating",), OpeningHours.parse({"weekly": {"mon-sun": ["08:00-22:00"]}})),
 ]  # fmt: skip
 
 CUSTOMER = "ada@example.com"
@@ -61,34 +69,47 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(out)
     out.mkdir(parents=True)
     config = Config.from_env(database_url=f"sqlite:///{out / 'demo.db'}", base_url=BASE_URL, auto_migrate=True)
-    with O2O(config) as sdk:
+    with O2O(config, clock=FrozenClock(story_start(datetime.now(UTC)))) as sdk:
         return _story(sdk, out, show_qr=not args.no_qr)
 
 
+def story_start(now: datetime) -> datetime:
+    """The story runs on "story time": the coming Saturday, 09:00 in London."""
+    london = now.astimezone(ZoneInfo("Europe/London"))
+    days = (5 - london.weekday()) % 7 or 7
+    start = (london + timedelta(days=days)).replace(hour=9, minute=0, second=0, microsecond=0)
+    return start.astimezone(UTC)
+
+
 def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
-    now = sdk.clock.now()
+    clock = sdk.clock
+    assert isinstance(clock, FrozenClock)
+    london = ZoneInfo("Europe/London")
     print(f"o2o demo — {CHAIN}, a coffee chain in {len({s.timezone for s in STORES})} time zones")
     print(f"database: {out / 'demo.db'} (embedded SQLite, recreated on every run)")
+    print(f"story time: {clock.now().astimezone(london):%A %d %B %Y, %H:%M} in London")
 
-    _h("1. The stores")
+    _h("1. The stores, each open by its own clock")
     sdk.stores.add(STORES)
     for s in sdk.stores.list():
-        local = now.astimezone(ZoneInfo(s.timezone))
-        print(f"  {s.id:<18} {s.name:<30} {s.timezone:<17} local time {local:%a %H:%M}")
+        assert s.hours is not None
+        status = s.hours.status(clock.now(), s.timezone)
+        change = f"{'closes' if status.open else 'opens'} {status.next_change:%a %H:%M}" if status.next_change else ""
+        local = clock.now().astimezone(ZoneInfo(s.timezone))
+        print(f"  {s.id:<18} {s.timezone:<17} {local:%a %H:%M}  {'open  ' if status.open else 'closed'} {change}")
 
     _h("2. Online: the shop creates an offer and issues a voucher")
-    ends = (now.astimezone(ZoneInfo("Europe/London")) + timedelta(days=14)).replace(
-        hour=23, minute=59, second=0, microsecond=0, tzinfo=None
-    )
+    ends = (clock.now().astimezone(london) + timedelta(days=14)).replace(hour=23, minute=59, tzinfo=None)
     offer = sdk.offers.create(
-        "15% off your next visit",
+        "15% off when you visit",
         Discount.percent_off(15),
         ends_at=ends,
-        stores=["ldn-covent-garden", "ldn-shoreditch"],
+        stores=["ldn-covent-garden", "ldn-soho", "ldn-shoreditch"],
         caps=Caps(total=500, per_customer=1, budget=Money.of("1000", "GBP")),
         min_basket=Money.of("5.00", "GBP"),
+        requires_checkin=True,
     )
-    print(f"  offer {offer.id}: '{offer.title}'")
+    print(f"  offer {offer.id}: '{offer.title}' — check in to unlock")
     print(f"    valid until {ends:%Y-%m-%d %H:%M} in each store's own time zone; London stores only")
     print("    caps: 500 redemptions, 1 per customer, budget 1,000.00 GBP; minimum basket 5.00 GBP")
     voucher = sdk.offers.issue(offer, CUSTOMER, ttl=timedelta(days=14))
@@ -103,27 +124,50 @@ def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
     qr.save(str(out / "voucher.png"), scale=8, border=4)
     print(f"  saved {out / 'voucher.svg'} and {out / 'voucher.png'}")
 
-    _h("3. The customer looks for a store")
-    store = _nearest(sdk, *CUSTOMER_AT)
-    print(f"  {CUSTOMER} is at Leicester Square ({CUSTOMER_AT[0]}, {CUSTOMER_AT[1]})")
-    print(f"  nearest store that accepts the voucher: {store.name}, {store.address}")
+    _h("3. The customer looks for a store with seating, open when she arrives")
+    arrival = clock.now() + timedelta(minutes=20)
+    matches = sdk.stores.near(*CUSTOMER_AT, k=3, open_at=arrival, open_for=45, services=["seating"])
+    print(f"  {CUSTOMER} is at Leicester Square {CUSTOMER_AT}, arriving at {arrival.astimezone(london):%H:%M}")
+    print("  (open at arrival for at least 45 minutes, with seating; exact WGS84 distances)")
+    for m in matches:
+        until = f"open until {m.next_change:%H:%M}" if m.next_change else "open"
+        print(f"    {_distance(m.distance_m):>9}  {m.store.name:<30} {until}")
+    store = matches[0].store
+    [closest] = sdk.stores.near(*CUSTOMER_AT, k=1)
+    hours = closest.store.hours
+    if closest.store.id != store.id and hours is not None:
+        opens = hours.next_opening(arrival, closest.store.timezone)
+        print(f"  (the closest store, {closest.store.name} at {_distance(closest.distance_m)},"
+              f" opens only at {opens:%H:%M})" if opens else "")  # fmt: skip
 
-    _h("4. Offline: at the till")
+    _h("4. In the store: check in, then the till")
+    clock.set(arrival)
     basket = Basket(
         Money.of("8.40", "GBP"),
         (BasketItem("flat-white", 2, Money.of("3.20", "GBP")), BasketItem("cardamom-bun", 1, Money.of("2.00", "GBP"))),
     )
+    early = sdk.offers.validate(voucher.token, store.id, basket=basket)
+    print(f"  the till before she checks in: refused: {early.refusals[0].code} — {early.refusals[0].message}")
+    session = sdk.checkins.session_token(CUSTOMER)
+    shown = sdk.checkins.current_code(store.id)
+    print(f"  the store's display shows a code that changes every 30 s: {shown.url}")
+    visit = sdk.checkins.scan(shown.url, session=session)
+    print(f"  her phone opens it (signed in online): checked in at {store.name}, trust '{visit.checkin.trust}'")
+    try:
+        sdk.checkins.scan(shown.url, session=_friend_session(sdk))
+    except CheckinRefused as exc:
+        print(f"  (a friend scans a photo of that code from home a minute later: refused: {exc.reason} — {exc.message})")
     tokyo = sdk.offers.validate(voucher.token, "tyo-shibuya", basket=basket)
     print(f"  a photo of the voucher shown in Tokyo: refused: {tokyo.refusals[0].code} — {tokyo.refusals[0].message}")
     check = sdk.offers.validate(voucher.token, store.id, basket=basket)
     assert check.discount is not None and check.discount.amount is not None
-    print(f"  POS validates (dry run) at {store.name}: {check.discount.description} {basket.total} = {check.discount.amount}")
+    print(f"  the till validates (dry run): {check.discount.description} {basket.total} = {check.discount.amount}")
     red = sdk.offers.redeem(voucher.token, store.id, basket=basket, idempotency_key="pos-cg-till1-000417")
-    print(f"  POS redeems with Idempotency-Key pos-cg-till1-000417: redemption {red.id}")
+    print(f"  the till redeems with Idempotency-Key pos-cg-till1-000417: redemption {red.id}")
     again = sdk.offers.redeem(voucher.token, store.id, basket=basket, idempotency_key="pos-cg-till1-000417")
-    print(f"  the POS retries after a network timeout (same key): same redemption {again.id} — counted once")
+    print(f"  it retries after a network timeout (same key): same redemption {again.id} — counted once")
     try:
-        sdk.offers.redeem(voucher.token, "ldn-shoreditch", basket=basket, idempotency_key="pos-sd-till2-000091")
+        sdk.offers.redeem(voucher.token, store.id, basket=basket, idempotency_key="pos-cg-till2-000091")
     except RedemptionRefused as exc:
         print(f"  a second till tries the same voucher: refused: {exc.code} — {exc.message}")
     usage = sdk.offers.usage(offer.id)
@@ -133,16 +177,21 @@ def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
     counts = sdk.journal.counts()
     print("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for event in sdk.journal.read(limit=50):
-        extra = ", ".join(f"{k}={v}" for k, v in event.data.items())
-        print(f"  #{event.seq:<3} {event.type:<10} store={event.store_id or '-':<18} {extra}")
-    print(f"\nDone. Run it again any time; try 'o2o offers --help' with O2O_DATABASE_URL=sqlite:///{out / 'demo.db'}.")
+        extra = ", ".join(f"{k}={v}" for k, v in event.data.items() if k in _SHOWN)
+        local = event.at.astimezone(london)
+        print(f"  #{event.seq:<3} {local:%H:%M} {event.type:<15} store={event.store_id or '-':<18} {extra}")
+    print(f"\nDone. Run it again any time. Explore: O2O_DATABASE_URL=sqlite:///{out / 'demo.db'} o2o offers list")
     return 0
 
 
-def _nearest(sdk: O2O, lat: float, lon: float) -> Store:
-    from geographiclib.geodesic import Geodesic
+def _distance(metres: float) -> str:
+    return f"{metres:,.0f} m" if metres < 10_000 else f"{metres / 1000:,.0f} km"
 
-    def metres(s: Store) -> float:
-        return float(Geodesic.WGS84.Inverse(lat, lon, s.latitude, s.longitude)["s12"])
 
-    return min(sdk.stores.list(), key=metres)
+def _friend_session(sdk: O2O) -> str:
+    assert isinstance(sdk.clock, FrozenClock)
+    sdk.clock.advance(minutes=1)
+    return sdk.checkins.session_token("friend@example.com")
+
+
+_SHOWN = {"ok", "reasons", "discount_minor", "basket_minor", "method", "trust"}

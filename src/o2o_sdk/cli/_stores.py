@@ -70,6 +70,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = ssub.add_parser("sync", help="pull stores from adapters (o2o_register_stores)")
     p.set_defaults(func=_sync)
 
+    from ._checkin import add_poster_command
+
+    add_poster_command(ssub)
+
 
 def _import(sdk: O2O, args: argparse.Namespace) -> int:
     path = Path(args.file)
