@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..config import Config
 from ..checkin import CheckinRefused
-from ..errors import RedemptionRefused
 from ..clock import FrozenClock
+from ..config import Config
+from ..errors import RedemptionRefused
 from ..hours import OpeningHours
 from ..models import Basket, BasketItem, Caps, Discount, Store
 from ..money import Money
