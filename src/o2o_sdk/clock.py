@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -9,7 +10,11 @@ __all__ = ["Clock", "FrozenClock", "SystemClock", "utcnow"]
 
 
 class Clock(Protocol):
-    """Anything with a ``now()`` returning an aware UTC datetime."""
+    """Anything with a ``now()`` returning an aware UTC datetime.
+
+    A clock may also offer ``timestamp() -> float`` (unix seconds); hot paths such as token
+    verification use it when present.
+    """
 
     def now(self) -> datetime: ...
 
@@ -25,6 +30,10 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def timestamp(self) -> float:
+        """Unix seconds, without building a datetime."""
+        return time.time()
+
 
 class FrozenClock:
     """A clock that only moves when told to (tests, demos, replays)."""
@@ -36,6 +45,10 @@ class FrozenClock:
 
     def now(self) -> datetime:
         return self._at
+
+    def timestamp(self) -> float:
+        """Unix seconds of the frozen instant."""
+        return self._at.timestamp()
 
     def set(self, at: datetime) -> None:
         """Jump to ``at``."""

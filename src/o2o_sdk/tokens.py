@@ -24,7 +24,7 @@ import re
 import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 from itsdangerous import BadSignature, Signer
@@ -179,12 +179,16 @@ class KeyringSigner:
             raise TokenError(Reason.MALFORMED_TOKEN, "This is not a valid code.") from None
 
 
-@attrs.frozen
-class VoucherClaims:
-    """What a voucher token says: which voucher, valid until when."""
+class VoucherClaims(NamedTuple):
+    """What a voucher token says: which voucher, valid until when (unix seconds)."""
 
     voucher_id: str
-    expires_at: datetime
+    expires: int
+
+    @property
+    def expires_at(self) -> datetime:
+        """The expiry as an aware UTC datetime."""
+        return datetime.fromtimestamp(self.expires, UTC)
 
 
 def encode_voucher_payload(voucher_id: str, expires_at: datetime) -> bytes:
@@ -197,4 +201,4 @@ def decode_voucher_payload(payload: bytes) -> VoucherClaims:
     if len(payload) != _VOUCHER_PAYLOAD.size:
         raise TokenError(Reason.MALFORMED_TOKEN, "This is not a voucher code.")
     raw_id, expires = _VOUCHER_PAYLOAD.unpack(payload)
-    return VoucherClaims(raw_id.hex(), datetime.fromtimestamp(expires, UTC))
+    return VoucherClaims(raw_id.hex(), expires)

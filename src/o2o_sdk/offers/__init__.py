@@ -103,6 +103,10 @@ class Offers:
 
     def __init__(self, sdk: O2O) -> None:
         self._sdk = sdk
+        clock = sdk.clock
+        # Token checks run on every scan: bind the signer and a cheap clock reading once.
+        self._verify_token = sdk.signer.verify
+        self._now_ts: Callable[[], float] = getattr(clock, "timestamp", None) or (lambda: clock.now().timestamp())
 
     # ------------------------------------------------------------------ definitions
     def create(
@@ -276,13 +280,13 @@ class Offers:
     def verify(self, token: str) -> VoucherClaims:
         """Check a token's signature and expiry; raise :class:`~o2o_sdk.errors.TokenError`."""
         try:
-            payload = self._sdk.signer.verify(token, VOUCHER_PURPOSE)
+            payload = self._verify_token(token, VOUCHER_PURPOSE)
         except TokenError as exc:
             if exc.reason is Reason.MALFORMED_TOKEN:
                 raise TokenError(Reason.MALFORMED_TOKEN, "This is not a voucher code.") from None
             raise
         claims = decode_voucher_payload(payload)
-        if claims.expires_at <= self._sdk.clock.now():
+        if claims.expires <= self._now_ts():
             raise TokenError(Reason.EXPIRED, f"This voucher expired on {claims.expires_at:%Y-%m-%d %H:%M} UTC.")
         return claims
 
@@ -388,8 +392,10 @@ class Offers:
         return adjusted, refusals
 
     def _cap_refusals(self, offer: Offer, voucher: Voucher, customer: str | None, discount: AppliedDiscount | None,
-                      now: datetime, reservation_id: str | None, tx: Transaction) -> builtins.list[Refusal]:  # fmt: skip
-        """Single use, holds and caps. Inside ``atomic()`` the offer and voucher rows are locked."""
+                      now: datetime, reservation_id: str | None, tx: Transaction,
+                      base: OfferUsage | None = None) -> builtins.list[Refusal]:  # fmt: skip
+        """Single use, holds and caps. Inside ``atomic()`` the offer and voucher rows are locked;
+        ``base`` is the offer's usage as :meth:`Transaction.lock_offer` read it."""
         refusals: builtins.list[Refusal] = []
         current = tx.lock_voucher(voucher.id)
         if current is None or current.status is VoucherStatus.REDEEMED:
@@ -402,8 +408,14 @@ class Offers:
                 return [_r(Reason.RESERVATION_INVALID, "That hold has expired or was released; validate the voucher again.")]
         elif hold is not None:
             refusals.append(_r(Reason.RESERVED, "This voucher is held for another checkout."))
-        u = tx.usage(offer.id, customer, now, exclude_reservation=reservation_id)
         caps = offer.caps
+        # Only the queries the caps need: holds count against total and budget caps.
+        holds_matter = caps.total is not None or caps.budget is not None
+        per_customer = customer if caps.per_customer is not None else None
+        if not holds_matter and per_customer is None:
+            return refusals
+        u = tx.usage(offer.id, per_customer, now, exclude_reservation=reservation_id, base=base,
+                     reservations=holds_matter)  # fmt: skip
         if caps.total is not None and u.redeemed + u.reserved >= caps.total:
             refusals.append(_r(Reason.CAP_REACHED, "This offer has been fully redeemed."))
         if caps.per_customer is not None and customer is not None and u.customer_redeemed + u.customer_reserved >= caps.per_customer:
@@ -457,12 +469,13 @@ class Offers:
                              {"reservation_id": reservation.id, "expires_at": reservation.expires_at.isoformat()})  # fmt: skip
         committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
-            if tx.lock_offer(c.offer.id) is None:
+            locked = tx.lock_offer(c.offer.id)
+            if locked is None:
                 raise NotFound(f"Unknown offer {c.offer.id!r}.")
             stored = self._replay_in(tx, idempotency_key, "reserve", request)
             if stored is not None:
                 return self._sdk.converter.structure(stored, Reservation)
-            refusals = self._cap_refusals(c.offer, c.voucher, c.customer_id, c.discount, now, None, tx)
+            refusals = self._cap_refusals(c.offer, c.voucher, c.customer_id, c.discount, now, None, tx, locked)
             if not refusals:
                 tx.insert_reservation(reservation)
                 self._remember(tx, idempotency_key, "reserve", request, reservation, now)
@@ -544,12 +557,13 @@ class Offers:
         event = JournalEvent(EventType.REDEEMED, now, c.offer.id, c.voucher.id, store_id, c.customer_id, data)
         committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
-            if tx.lock_offer(c.offer.id) is None:
+            locked = tx.lock_offer(c.offer.id)
+            if locked is None:
                 raise NotFound(f"Unknown offer {c.offer.id!r}.")
             stored = self._replay_in(tx, idempotency_key, "redeem", request)
             if stored is not None:
                 return self._sdk.converter.structure(stored, Redemption)
-            refusals = self._cap_refusals(c.offer, c.voucher, c.customer_id, c.discount, now, reservation_id, tx)
+            refusals = self._cap_refusals(c.offer, c.voucher, c.customer_id, c.discount, now, reservation_id, tx, locked)
             if not refusals:
                 tx.insert_redemption(redemption)
                 tx.set_voucher_status(c.voucher.id, VoucherStatus.REDEEMED)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import attrs
 
 from ..models import (
+    ApiKey,
     CheckIn,
     JournalEvent,
     Offer,
@@ -59,7 +60,13 @@ class Transaction(Protocol):
         customer_id: str | None,
         now: datetime,
         exclude_reservation: str | None = None,
-    ) -> OfferUsage: ...
+        *,
+        base: OfferUsage | None = None,
+        reservations: bool = True,
+    ) -> OfferUsage:
+        """Caps taken: redeemed and spent (``base`` when already read under lock), active
+        holds (when ``reservations``), and the customer's share (when ``customer_id``)."""
+        ...
 
     def lock_voucher(self, voucher_id: str) -> Voucher | None: ...
 
@@ -175,6 +182,15 @@ class Storage(Protocol):
     ) -> list[CheckIn]: ...
 
     def forget_used_checkin_codes(self, before: datetime) -> int: ...
+
+    # API keys of the web POS API (digests only)
+    def insert_api_key(self, key: ApiKey) -> None: ...
+
+    def get_api_key(self, key_id: str) -> ApiKey | None: ...
+
+    def list_api_keys(self, store_id: str | None = None) -> list[ApiKey]: ...
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> bool: ...
 
     # journal
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]: ...

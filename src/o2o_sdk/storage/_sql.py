@@ -7,12 +7,13 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import cattrs
 
 from ..errors import StorageError
 from ..models import (
+    ApiKey,
     AppliedDiscount,
     CheckIn,
     JournalEvent,
@@ -63,6 +64,11 @@ class Dialect:
     def type_map(self, ddl: str) -> str:
         """Replace the portable type names used in migrations."""
         raise NotImplementedError
+
+
+_M = TypeVar("_M")
+#: Parsed offers and stores kept per storage instance (cleared when full).
+_MEMO_SIZE = 4096
 
 
 def type_words(ddl: str, names: dict[str, str]) -> str:
@@ -164,16 +170,21 @@ class SQLTransaction(_Rows):
         return None if row is None else OfferUsage(int(row[0]), int(row[1]))
 
     def usage(self, offer_id: str, customer_id: str | None, now: datetime,
-              exclude_reservation: str | None = None) -> OfferUsage:  # fmt: skip
-        base = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+              exclude_reservation: str | None = None, *, base: OfferUsage | None = None,
+              reservations: bool = True) -> OfferUsage:  # fmt: skip
         if base is None:
-            raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
+            row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+            if row is None:
+                raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
+            base = OfferUsage(int(row[0]), int(row[1]))
         t = self.dialect.ts_in(now)
-        res = self._one(
-            "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM reservations"
-            " WHERE offer_id = ? AND status = 'active' AND expires_at > ? AND id <> ?",
-            (offer_id, t, exclude_reservation or ""),
-        )
+        res = (0, 0)
+        if reservations:
+            res = self._one(
+                "SELECT COUNT(*), COALESCE(SUM(amount_minor), 0) FROM reservations"
+                " WHERE offer_id = ? AND status = 'active' AND expires_at > ? AND id <> ?",
+                (offer_id, t, exclude_reservation or ""),
+            )
         cust_red = cust_res = 0
         if customer_id is not None:
             cust_red = self._one(
@@ -186,7 +197,7 @@ class SQLTransaction(_Rows):
                 " AND status = 'active' AND expires_at > ? AND id <> ?",
                 (offer_id, customer_id, t, exclude_reservation or ""),
             )[0]
-        return OfferUsage(int(base[0]), int(base[1]), int(res[0]), int(res[1]), int(cust_red), int(cust_res))
+        return OfferUsage(base.redeemed, base.spent_minor, int(res[0]), int(res[1]), int(cust_red), int(cust_res))
 
     def lock_voucher(self, voucher_id: str) -> Voucher | None:
         row = self._one(
@@ -350,6 +361,7 @@ class SQLStorage(_Rows):
     def __init__(self, converter: cattrs.Converter, dialect: Dialect) -> None:
         self.converter = converter
         self.dialect = dialect
+        self._memo: dict[tuple[type, str], object] = {}
 
     @property
     def dialect_name(self) -> str:
@@ -491,9 +503,23 @@ class SQLStorage(_Rows):
                 cur.execute(sql, row)
         return len(rows)
 
+    def _parsed(self, cls: type[_M], text: str) -> _M:
+        """The model stored as ``text``, parsed once per distinct text.
+
+        Keyed by the stored JSON itself, so a row changed by any process is parsed afresh;
+        the row is still read every time. Models are frozen: never mutate their dicts.
+        """
+        key = (cls, text)
+        model = self._memo.get(key)
+        if model is None:
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            model = self._memo[key] = self.converter.structure(json.loads(text), cls)
+        return model  # type: ignore[return-value]
+
     def get_store(self, store_id: str) -> Store | None:
         row = self._one("SELECT data FROM stores WHERE id = ?", (store_id,))
-        return None if row is None else self.converter.structure(json.loads(row[0]), Store)
+        return None if row is None else self._parsed(Store, row[0])
 
     def list_stores(self) -> list[Store]:
         return [self.converter.structure(json.loads(r[0]), Store) for r in self._all("SELECT data FROM stores ORDER BY id")]
@@ -519,7 +545,7 @@ class SQLStorage(_Rows):
 
     def get_offer(self, offer_id: str) -> Offer | None:
         row = self._one("SELECT data FROM offers WHERE id = ?", (offer_id,))
-        return None if row is None else self.converter.structure(json.loads(row[0]), Offer)
+        return None if row is None else self._parsed(Offer, row[0])
 
     def offer_usage(self, offer_id: str) -> OfferUsage | None:
         row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
@@ -593,6 +619,37 @@ class SQLStorage(_Rows):
         with self._write() as cur:
             done = cur.execute(self.dialect.q("DELETE FROM checkin_used_codes WHERE used_at < ?"), (self.dialect.ts_in(before),))
             return int(done.rowcount)
+
+    # --- API keys (web POS API); only digests are stored
+    def insert_api_key(self, key: ApiKey) -> None:
+        with self._write() as cur:
+            cur.execute(
+                self.dialect.q("INSERT INTO api_keys (id, key_hash, store_id, name, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)"),
+                (key.id, key.key_hash, key.store_id, key.name, self.dialect.ts_in(key.created_at), self.dialect.ts_in(key.revoked_at)),
+            )
+
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        row = self._one("SELECT id, store_id, name, key_hash, created_at, revoked_at FROM api_keys WHERE id = ?", (key_id,))
+        return None if row is None else self._api_key(row)
+
+    def list_api_keys(self, store_id: str | None = None) -> list[ApiKey]:
+        sql = "SELECT id, store_id, name, key_hash, created_at, revoked_at FROM api_keys"
+        rows = self._all(sql + " WHERE store_id = ? ORDER BY created_at, id", (store_id,)) if store_id is not None \
+            else self._all(sql + " ORDER BY created_at, id")
+        return [self._api_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> bool:
+        with self._write() as cur:
+            done = cur.execute(
+                self.dialect.q("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
+                (self.dialect.ts_in(at), key_id),
+            )
+            return int(done.rowcount) > 0
+
+    def _api_key(self, row: Sequence[Any]) -> ApiKey:
+        ts = self.dialect.ts_out
+        return ApiKey(id=row[0], store_id=row[1], name=row[2], key_hash=row[3],
+                      created_at=ts(row[4]), revoked_at=ts(row[5]))  # type: ignore[arg-type]  # fmt: skip
 
     # --- journal
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]:

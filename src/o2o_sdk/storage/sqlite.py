@@ -35,7 +35,7 @@ class SQLiteDialect(Dialect):
         # Fixed-width UTC text, so that string comparison is time comparison.
         if value is None:
             return None
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
 
     def type_map(self, ddl: str) -> str:
         return type_words(ddl, {"SERIAL_PK": "INTEGER PRIMARY KEY AUTOINCREMENT", "TS": "TEXT", "FLOAT8": "REAL"})
