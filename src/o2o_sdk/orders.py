@@ -1,0 +1,146 @@
+"""``sdk.orders``: platform orders (from adapters' webhooks), recorded once and journaled.
+
+An in-store order becomes the journal event ``order_in_store``, an online order
+``order_online``; attribution (online → offline → online) and pickup read them. Each order is
+recorded at most once: storage refuses a second row with the same ``(platform, order_id)`` or
+the same ``(platform, delivery_id)`` (a webhook redelivery), in the same transaction that
+appends the journal event.
+
+Journal data of both events: ``platform``, ``order_id``, ``kind``, ``location_id``,
+``customer_email``, ``platform_customer_id``, ``discount_codes``, ``total_minor``,
+``currency``, ``occurred_at`` (ISO 8601), ``delivery_id``. The event's ``store_id``,
+``offer_id``, ``voucher_id`` and ``customer_id`` columns are set as the order has them
+(``customer_id`` is the voucher's customer when a voucher matched, else the platform's
+customer id).
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .errors import InvalidInput, NotFound, TokenError
+from .models import EventType, JournalEvent, OrderEvent, OrderKind
+
+if TYPE_CHECKING:
+    from .sdk import O2O
+
+__all__ = ["Orders", "RecordedOrder"]
+
+_VOUCHER_ID = re.compile(r"[0-9a-f]{16}")
+
+
+@attrs.frozen
+class RecordedOrder:
+    """What :meth:`Orders.record` did with an order."""
+
+    #: The order as stored (store, offer and voucher filled in where they could be mapped).
+    order: OrderEvent
+    #: ``False`` when the order or the delivery had been recorded before (nothing written).
+    recorded: bool
+    #: The journal event appended, or ``None`` for a duplicate.
+    event: JournalEvent | None = None
+
+
+class Orders:
+    """Record platform orders and read them back."""
+
+    def __init__(self, sdk: O2O) -> None:
+        self._sdk = sdk
+
+    def record(self, order: OrderEvent) -> RecordedOrder:
+        """Map the order to our store, offer and voucher, store it once and journal it."""
+        _check(order)
+        order = self._enrich(order)
+        now = self._sdk.clock.now()
+        customer_id = order.customer_id
+        if order.voucher_id is not None:
+            voucher = self._sdk.storage.get_voucher(order.voucher_id)
+            if voucher is not None and voucher.customer_id is not None:
+                customer_id = voucher.customer_id  # the shop's own id: what attribution joins on
+        event = JournalEvent(
+            EventType.ORDER_IN_STORE if order.kind is OrderKind.IN_STORE else EventType.ORDER_ONLINE,
+            now, order.offer_id, order.voucher_id, order.store_id, customer_id,
+            {
+                "platform": order.platform, "order_id": order.order_id, "kind": order.kind.value,
+                "location_id": order.location_id, "customer_email": order.customer_email,
+                "platform_customer_id": order.customer_id,
+                "discount_codes": list(order.discount_codes),
+                "total_minor": order.total.minor if order.total else None,
+                "currency": order.total.currency if order.total else None,
+                "occurred_at": order.occurred_at.isoformat(), "delivery_id": order.delivery_id,
+            },
+        )  # fmt: skip
+        with self._sdk.storage.atomic() as tx:
+            if not tx.insert_order_once(order, now):
+                return RecordedOrder(order, False, None)
+            [stored] = tx.append_events([event])
+        self._sdk._emit([stored])
+        return RecordedOrder(order, True, stored)
+
+    def get(self, platform: str, order_id: str) -> OrderEvent:
+        """A recorded order; :class:`~o2o_sdk.errors.NotFound` otherwise."""
+        found = self._sdk.storage.get_order(platform, order_id)
+        if found is None:
+            raise NotFound(f"No {platform} order {order_id!r} was recorded.")
+        return found
+
+    def list(self, platform: str | None = None, limit: int = 1000) -> builtins.list[OrderEvent]:
+        """Recorded orders (of one platform), oldest first."""
+        return self._sdk.storage.list_orders(platform, limit)
+
+    # --- mapping platform ids to ours
+    def _enrich(self, order: OrderEvent) -> OrderEvent:
+        changes: dict[str, object] = {}
+        if order.store_id is None and order.location_id is not None:
+            store_id = self.store_for_location(order.platform, order.location_id)
+            if store_id is not None:
+                changes["store_id"] = store_id
+        if order.offer_id is None and order.voucher_id is None:
+            for code in order.discount_codes:
+                offer_id, voucher_id = self._match_code(order.platform, code)
+                if offer_id is not None:
+                    changes["offer_id"], changes["voucher_id"] = offer_id, voucher_id
+                    break
+        return attrs.evolve(order, **changes) if changes else order  # type: ignore[arg-type]
+
+    def store_for_location(self, platform: str, location_id: str) -> str | None:
+        """Our store id for a platform location id (``Store.external_ids[platform]``)."""
+        wanted = str(location_id)
+        for store in self._sdk.storage.list_stores():
+            if store.external_ids.get(platform) == wanted:
+                return store.id
+        return None
+
+    def _match_code(self, platform: str, code: str) -> tuple[str | None, str | None]:
+        """``(offer_id, voucher_id)`` for a discount code, if it is ours."""
+        mirror = self._sdk.storage.find_mirror(platform, code)
+        if mirror is not None:
+            return mirror.offer_id, None
+        text = code.strip()
+        voucher_id: str | None = None
+        if _VOUCHER_ID.fullmatch(text.lower()):
+            voucher_id = text.lower()
+        else:
+            try:
+                voucher_id = self._sdk.offers.verify(text).voucher_id
+            except (TokenError, InvalidInput):
+                return None, None
+        voucher = self._sdk.storage.get_voucher(voucher_id)
+        if voucher is None:
+            return None, None
+        return voucher.offer_id, voucher.id
+
+
+def _check(order: OrderEvent) -> None:
+    if not isinstance(order, OrderEvent):
+        raise InvalidInput(f"Record an OrderEvent, not {type(order).__name__}.")
+    if not order.platform or not order.order_id:
+        raise InvalidInput("An order needs its platform and the platform's order id.")
+    if not isinstance(order.kind, OrderKind):
+        raise InvalidInput(f"Order kind {order.kind!r} is not in_store or online.")
+    if order.occurred_at.tzinfo is None:
+        raise InvalidInput("An order's time needs a time zone.")

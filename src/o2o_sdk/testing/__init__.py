@@ -1,0 +1,98 @@
+"""``o2o_sdk.testing``: a pytest plugin for projects that embed or extend o2o-sdk.
+
+Installed with the SDK and loaded by pytest automatically (entry point ``pytest11``). Every
+fixture is prefixed ``o2o_``:
+
+=====================  ===============================================================
+``o2o_clock``          a :class:`~o2o_sdk.FrozenClock` at Monday 2026-06-15 12:00 UTC
+``o2o_database_url``   ``sqlite:///`` URL of a fresh database in the test's temporary folder
+``o2o_make_sdk``       factory ``o2o_make_sdk(**config_overrides)``: SDK instances on that
+                       database with the frozen clock and fixed test keys; third-party entry
+                       points are not loaded (pass ``load_entrypoints=True`` to load them)
+``o2o_sdk``            one such instance
+``o2o_register``       ``o2o_register(plugin, name=None)``: register a plugin on ``o2o_sdk``
+                       for this test only
+=====================  ===============================================================
+
+Adapter authors also subclass :class:`o2o_sdk.testing.conformance.AdapterConformance`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..clock import FrozenClock
+from ..config import Config
+from ..sdk import O2O
+from ..tokens import SigningKey
+
+__all__ = ["FROZEN_AT", "TEST_KEYS"]
+
+#: Where ``o2o_clock`` starts: a Monday, noon UTC.
+FROZEN_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+#: Signing keys of test SDK instances (never use them outside tests).
+TEST_KEYS = (SigningKey("y", b"o2o-testing-key-newest-0123456789"), SigningKey("x", b"o2o-testing-key-older-0123456789"))
+
+
+@pytest.fixture
+def o2o_clock() -> FrozenClock:
+    """A clock frozen at Monday 2026-06-15 12:00 UTC; move it with ``advance``/``set``."""
+    return FrozenClock(FROZEN_AT)
+
+
+@pytest.fixture
+def o2o_database_url(tmp_path: Path) -> str:
+    """A fresh SQLite database in the test's temporary folder."""
+    return f"sqlite:///{tmp_path / 'o2o-test.db'}"
+
+
+@pytest.fixture
+def o2o_make_sdk(o2o_database_url: str, o2o_clock: FrozenClock) -> Iterator[Callable[..., O2O]]:
+    """Factory for SDK instances on the test's database; closed after the test.
+
+    Keyword arguments are :class:`~o2o_sdk.Config` fields, plus ``clock`` and ``plugins``.
+    """
+    made: list[O2O] = []
+
+    def make(**overrides: Any) -> O2O:
+        clock = overrides.pop("clock", o2o_clock)
+        plugins = overrides.pop("plugins", ())
+        values: dict[str, Any] = {
+            "database_url": o2o_database_url, "secret_keys": TEST_KEYS, "base_url": "https://shop.example",
+            "auto_migrate": True, "load_entrypoints": False,
+        }  # fmt: skip
+        values.update(overrides)
+        sdk = O2O(Config(**values), clock=clock, plugins=plugins)
+        made.append(sdk)
+        return sdk
+
+    yield make
+    for sdk in made:
+        sdk.close()
+
+
+@pytest.fixture
+def o2o_sdk(o2o_make_sdk: Callable[..., O2O]) -> O2O:
+    """An SDK instance on a temporary SQLite database, with the frozen clock."""
+    return o2o_make_sdk()
+
+
+@pytest.fixture
+def o2o_register(o2o_sdk: O2O) -> Iterator[Callable[..., str]]:
+    """Register plugins on ``o2o_sdk`` for this test only: ``o2o_register(plugin, name=None)``."""
+    names: list[str] = []
+
+    def register(plugin: object, name: str | None = None) -> str:
+        registered = o2o_sdk.plugins.register(plugin, name)
+        names.append(registered)
+        return registered
+
+    yield register
+    for name in reversed(names):
+        if o2o_sdk.plugins.pm.has_plugin(name):
+            o2o_sdk.plugins.unregister(name=name)
