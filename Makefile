@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-LOCAL_DISTS := $(wildcard adapters/*/pyproject.toml plugins/*/pyproject.toml)
+LOCAL_DISTS := $(wildcard adapters/*/pyproject.toml plugins/*/pyproject.toml examples/adapter-template/pyproject.toml)
 LOCAL_EDITABLES := $(foreach f,$(LOCAL_DISTS),-e $(dir $(f)))
 
 .PHONY: demo test lint hooks-doc bench clean
@@ -18,7 +18,7 @@ $(VENV)/.core: $(BIN)/python pyproject.toml $(LOCAL_DISTS)
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.core pyproject.toml
-	$(BIN)/pip install --quiet -e '.[dev,postgres,fast]' $(LOCAL_EDITABLES)
+	$(BIN)/pip install --quiet -e '.[dev,postgres,fast,web]' $(LOCAL_EDITABLES)
 	touch $@
 
 demo: $(VENV)/.core

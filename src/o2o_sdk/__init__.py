@@ -3,9 +3,31 @@
 The public API is what this module exports; everything else is private.
 """
 
+from .adapters import (
+    Adapter,
+    AdapterBase,
+    Capability,
+    NotSupported,
+    PlatformCustomer,
+    PlatformDiscount,
+    WebhookRejected,
+    WebhookRequest,
+)
+from .analytics import (
+    Analytics,
+    Attribution,
+    AttributionModel,
+    EventNames,
+    EventStream,
+    ForgetReport,
+    FunnelReport,
+    FunnelStep,
+    ReportPage,
+    StepStats,
+)
 from .checkin import CheckinRefused, IssueOnCheckin, RotatingCode
 from .clock import Clock, FrozenClock, SystemClock
-from .config import Config
+from .config import AttributionSettings, Config
 from .converter import make_converter
 from .errors import (
     ConfigurationError,
@@ -20,11 +42,21 @@ from .errors import (
     StorageError,
     TokenError,
 )
+from .followups import (
+    Channel,
+    ChannelBase,
+    DeliveryError,
+    Followups,
+    PermanentDeliveryError,
+    RunCounts,
+    TransientDeliveryError,
+)
 from .geo import BBox
 from .hookspecs import hookimpl
 from .hours import Closure, HoursStatus, Interval, OpeningHours
 from .locator import ImportReport, StoreMatch, StoreQuery, SyncReport
 from .models import (
+    ApiKey,
     AppliedDiscount,
     Basket,
     BasketItem,
@@ -35,11 +67,27 @@ from .models import (
     CheckinRequest,
     CheckinResult,
     CheckinVerdict,
+    Consent,
+    Contact,
+    DeliveryResult,
     Discount,
     DiscountKind,
     EventType,
+    ExitCondition,
+    FollowUp,
+    FollowUpEvent,
+    FollowupFlows,
+    FollowUpPlan,
+    FollowupSettings,
+    FollowUpStatus,
+    FollowUpTemplate,
+    GeoResult,
     JournalEvent,
     Offer,
+    OfferMirror,
+    OrderEvent,
+    OrderKind,
+    OutboundMessage,
     Redemption,
     Reservation,
     ReservationStatus,
@@ -50,6 +98,7 @@ from .models import (
     VoucherStatus,
 )
 from .money import Money, parse_money
+from .orders import RecordedOrder
 from .rules import Adjust, RedemptionContext, Refuse
 from .sdk import O2O
 from .tokens import KeyringSigner, SigningKey, TokenSigner
@@ -58,11 +107,15 @@ __version__ = "0.1.0"
 
 __all__ = [
     "O2O",
+    "Adapter",
+    "AdapterBase",
     "Adjust",
+    "ApiKey",
     "AppliedDiscount",
     "BBox",
     "Basket",
     "BasketItem",
+    "Capability",
     "Caps",
     "CheckIn",
     "CheckinMethod",
@@ -79,6 +132,7 @@ __all__ = [
     "DiscountKind",
     "EventType",
     "FrozenClock",
+    "GeoResult",
     "HoursStatus",
     "IdempotencyConflict",
     "ImportReport",
@@ -89,13 +143,20 @@ __all__ = [
     "KeyringSigner",
     "Money",
     "NotFound",
+    "NotSupported",
     "O2OError",
     "Offer",
+    "OfferMirror",
     "OpeningHours",
+    "OrderEvent",
+    "OrderKind",
+    "PlatformCustomer",
+    "PlatformDiscount",
     "PluginError",
     "Reason",
-    "RedemptionContext",
+    "RecordedOrder",
     "Redemption",
+    "RedemptionContext",
     "RedemptionRefused",
     "Refusal",
     "Refuse",
@@ -115,8 +176,40 @@ __all__ = [
     "Validation",
     "Voucher",
     "VoucherStatus",
+    "WebhookRejected",
+    "WebhookRequest",
     "__version__",
     "hookimpl",
     "make_converter",
     "parse_money",
+    "Consent",
+    "Contact",
+    "DeliveryResult",
+    "ExitCondition",
+    "FollowUp",
+    "FollowUpEvent",
+    "FollowUpPlan",
+    "FollowUpStatus",
+    "FollowUpTemplate",
+    "FollowupFlows",
+    "FollowupSettings",
+    "OutboundMessage",
+    "Channel",
+    "ChannelBase",
+    "DeliveryError",
+    "Followups",
+    "PermanentDeliveryError",
+    "RunCounts",
+    "TransientDeliveryError",
+    "Analytics",
+    "Attribution",
+    "AttributionModel",
+    "AttributionSettings",
+    "EventNames",
+    "EventStream",
+    "ForgetReport",
+    "FunnelReport",
+    "FunnelStep",
+    "ReportPage",
+    "StepStats",
 ]

@@ -29,12 +29,19 @@ if TYPE_CHECKING:
 
     import cattrs
 
+    from .adapters import Adapter
     from .config import Config
+    from .followups import Channel
     from .locator import StoreMatch, StoreQuery
     from .models import (
         CheckIn,
         CheckinRequest,
         CheckinVerdict,
+        Contact,
+        FollowUp,
+        FollowUpPlan,
+        FollowUpTemplate,
+        GeoResult,
         JournalEvent,
         Offer,
         Redemption,
@@ -234,6 +241,35 @@ def o2o_rerank_stores(sdk: O2O, query: StoreQuery, matches: list[StoreMatch]) ->
 
 
 # ---------------------------------------------------------------------------------------
+# Adapters: commerce platforms (stores and inventory come through the store locator hooks)
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def o2o_register_adapters(sdk: O2O, register: Callable[[Adapter], None]) -> None:
+    """Supply platform adapters (Shopify, WooCommerce, Square, a POS) for this SDK instance.
+
+    Called when the SDK is created and again after plugins were registered. An adapter is
+    one object satisfying :class:`~o2o_sdk.adapters.Adapter`: a ``name`` (its key in
+    ``Store.external_ids``), ``capabilities``, and the methods ``mirror_offer``,
+    ``discount_usage``, ``lookup_customer`` and ``parse_webhook``. The SDK also registers the
+    object as a plugin, so it supplies stores and stock through its own
+    ``o2o_register_stores`` and ``o2o_check_inventory`` methods. Reach it as
+    ``sdk.adapters.get(name)``.
+
+    :param sdk: the SDK instance (read the adapter's settings from
+        ``sdk.config.plugin_settings(name)``).
+    :param register: call ``register(adapter)`` once per adapter. An object lacking the
+        protocol's members is refused with :class:`~o2o_sdk.errors.PluginError`. Of several
+        adapters with one name the first the hook returns wins: pluggy calls plugins registered
+        later first, so an adapter given to ``O2O(plugins=...)`` beats an entry point's.
+    :return: nothing; adapters are collected through ``register``.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------------------
 # Check-in: verification methods, vetoes, notifications
 # ---------------------------------------------------------------------------------------
 
@@ -307,6 +343,150 @@ def o2o_journal_event(sdk: O2O, event: JournalEvent) -> None:
 
     Called synchronously after the commit; a failing sink is logged and does not undo the
     event. Use it to stream events to analytics or a message bus.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Web: routes of the mountable app, address lookup for the store locator
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def o2o_register_routes(sdk: O2O, register: Callable[..., None]) -> None:
+    """Add HTTP routes to the web app (``o2o_sdk.web.create_app``), e.g. a platform's webhook receiver.
+
+    Called once per app, when it is created.
+
+    :param sdk: the SDK instance the app serves.
+    :param register: call ``register(path, endpoint, methods=["POST"], name=None)``: ``path``
+        is a Starlette path relative to the app's mount (``/webhooks/shopify/{topic}``),
+        ``endpoint`` a Starlette endpoint (``async def endpoint(request) -> Response``).
+        Paths the app already serves, or under its own prefixes (``/api/pos/``, ``/staff``,
+        ``/static/``), are refused with :class:`~o2o_sdk.errors.PluginError`.
+    :return: nothing; routes are collected through ``register``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def o2o_geocode(sdk: O2O, query: str) -> list[GeoResult] | None:
+    """Turn an address, postcode or city a customer typed into places (the locator's fallback
+    when the browser does not share its position).
+
+    :param sdk: the SDK instance.
+    :param query: what the customer typed, stripped, at most 200 characters.
+    :return: places, best first (may be empty: nothing found), or ``None`` to let another
+        plugin answer.
+
+    *First result.* The built-in implementation looks the query up in the shop's own stores'
+    addresses (postcodes, cities, streets) and ``postcode`` / ``city`` attributes, without
+    any external service; plug in a geocoding service for arbitrary addresses.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Follow-ups: planning, channels, templates, personalization, exit conditions
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def o2o_plan_followups(sdk: O2O, event: JournalEvent) -> list[FollowUpPlan] | None:
+    """Plan follow-ups for a journal event (online after offline: thanks, offers, reminders).
+
+    Called once per event by the planner, which consumes the journal from a stored cursor
+    (``sdk.followups.plan()``, also run by every worker), so an event committed by any
+    process is planned once. Also called with the scan's synthetic events
+    ``voucher_expiring`` (``voucher_id``, ``offer_id``, ``data["expires_at"]``) and
+    ``no_visit`` (dated at the last visit; ``data["last_visit_at"]``, ``data["days"]``),
+    which are not stored.
+    Keep it free of side effects: it may run more than once for one event when planners
+    race (only one result is kept).
+
+    :param sdk: the SDK instance (read ``sdk.config.followups.flows`` for the default flows).
+    :param event: the journal event, with its ``seq`` (``None`` for synthetic events).
+    :return: :class:`~o2o_sdk.models.FollowUpPlan` objects (channel, template, customer,
+        dedupe key, delay or send time, exit conditions, template data), or ``None``. Every
+        implementation is called and all plans are kept; a plan whose ``dedupe_key`` is
+        already in the outbox is ignored. A failing implementation is logged and skipped.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_register_channels(sdk: O2O, register: Callable[[Channel], None]) -> None:
+    """Supply delivery channels (email, SMS, webhook, console …) for follow-ups.
+
+    Called once per SDK instance, on first use of ``sdk.followups.channels``.
+
+    :param sdk: the SDK instance (read your settings with ``sdk.config.plugin_settings(name)``).
+    :param register: call ``register(channel)`` once per :class:`~o2o_sdk.followups.Channel`:
+        ``name``, ``requires_consent``, ``is_email``, ``address(contact)``,
+        ``send(message, idempotency_key) -> DeliveryResult`` raising
+        :class:`~o2o_sdk.followups.TransientDeliveryError` or
+        :class:`~o2o_sdk.followups.PermanentDeliveryError`, and ``close()``. An object
+        lacking these is refused with :class:`~o2o_sdk.errors.PluginError`; of two channels
+        with one name the first registered wins (third-party plugins before defaults).
+    :return: nothing; channels are collected through ``register``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_register_templates(sdk: O2O, register: Callable[[FollowUpTemplate], None]) -> None:
+    """Supply follow-up message templates (``string.Template`` subject, text and HTML).
+
+    Called once per SDK instance, on first use of ``sdk.followups.templates()``.
+
+    :param sdk: the SDK instance.
+    :param register: call ``register(template)`` once per
+        :class:`~o2o_sdk.models.FollowUpTemplate`; the first template registered under a name
+        wins (third-party plugins before defaults; ``sdk.followups.add_template`` overrides both).
+    :return: nothing; templates are collected through ``register``.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_personalize_followup(sdk: O2O, followup: FollowUp, contact: Contact) -> dict[str, Any] | None:
+    """Add template variables to a follow-up just before it is rendered (e.g. product
+    recommendations from what the customer bought in store, supplied by an adapter).
+
+    Called at send time, once per attempt, after the send-time policy allowed the send.
+
+    :param sdk: the SDK instance.
+    :param followup: the follow-up being sent (flow, template, customer, ``data``, voucher).
+    :param contact: the recipient (name, addresses, time zone).
+    :return: ``{name: value}`` (values are turned into text; names ending in ``_html`` are
+        inserted into HTML unescaped), or ``None``. Every implementation is called; for a name
+        the first answer wins (third-party plugins before defaults). The plan's own ``data``
+        and the core's variables (``unsubscribe_url``, ``voucher_url`` …) take precedence.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def o2o_check_followup(sdk: O2O, followup: FollowUp, contact: Contact) -> str | None:
+    """An exit condition of your own, checked immediately before each send.
+
+    Called after consent, suppression and the built-in exit conditions
+    (:class:`~o2o_sdk.models.ExitCondition`) passed.
+
+    :param sdk: the SDK instance.
+    :param followup: the follow-up about to be sent (``exit_on`` may name your condition;
+        ``trigger_at`` is the time of the event that planned it).
+    :param contact: the recipient.
+    :return: a short reason to skip the follow-up (it ends ``skipped`` with that reason,
+        journaled as ``followup_skipped``), or ``None`` to let it go. Every implementation is
+        called; any reason skips.
 
     .. versionadded:: 0.1
     """

@@ -7,7 +7,7 @@ builds (:func:`o2o_sdk.make_converter`).
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,6 +18,7 @@ from .hours import OpeningHours
 from .money import Money
 
 __all__ = [
+    "ApiKey",
     "AppliedDiscount",
     "Basket",
     "BasketItem",
@@ -31,8 +32,12 @@ __all__ = [
     "Discount",
     "DiscountKind",
     "EventType",
+    "GeoResult",
     "JournalEvent",
     "Offer",
+    "OfferMirror",
+    "OrderEvent",
+    "OrderKind",
     "Redemption",
     "Reservation",
     "ReservationStatus",
@@ -41,6 +46,18 @@ __all__ = [
     "Validation",
     "Voucher",
     "VoucherStatus",
+    "Consent",
+    "Contact",
+    "DeliveryResult",
+    "ExitCondition",
+    "FollowUp",
+    "FollowUpEvent",
+    "FollowUpPlan",
+    "FollowUpStatus",
+    "FollowUpTemplate",
+    "FollowupFlows",
+    "FollowupSettings",
+    "OutboundMessage",
 ]
 
 
@@ -281,6 +298,10 @@ class EventType(enum.StrEnum):
     CHECKED_IN = "checked_in"
     CHECKIN_REFUSED = "checkin_refused"
     CHECKIN_UPGRADED = "checkin_upgraded"
+    #: A platform order placed in a store (recorded by ``sdk.orders.record``).
+    ORDER_IN_STORE = "order_in_store"
+    #: A platform order placed online.
+    ORDER_ONLINE = "order_online"
 
 
 @attrs.frozen
@@ -439,3 +460,333 @@ class CheckinResult:
     created: bool
     #: The existing check-in was raised to a stronger trust level by this attempt.
     upgraded: bool = False
+
+
+# --------------------------------------------------------------------------- web: API keys, geocoding
+
+
+@attrs.frozen
+class ApiKey:
+    """A POS / staff API key as stored: its SHA-256 digest, never the key itself.
+
+    ``store_id`` is the one store the key may act for, or ``"*"`` for an admin key that may
+    act for every store (given explicitly at creation).
+    """
+
+    id: str
+    store_id: str
+    name: str
+    key_hash: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None
+
+    def allows(self, store_id: str) -> bool:
+        """Whether this key may act for ``store_id``."""
+        return self.active and (self.store_id == "*" or self.store_id == store_id)
+
+
+@attrs.frozen
+class GeoResult:
+    """A place found for an address or postcode (hook ``o2o_geocode``)."""
+
+    latitude: float
+    longitude: float
+    #: What was found, for people (e.g. ``W1D 5PL, London``).
+    label: str
+    #: Radius of uncertainty in metres (a postcode is precise, a city is not), if known.
+    accuracy_m: float | None = None
+    #: Who answered, e.g. ``stores`` for the built-in lookup of the shop's own addresses.
+    source: str = ""
+
+
+# --------------------------------------------------------------------------- platform orders and offer mirrors (adapters)
+
+
+class OrderKind(enum.StrEnum):
+    """Where a platform order was placed."""
+
+    #: At a till in one of the shop's stores (e.g. Shopify POS): offline.
+    IN_STORE = "in_store"
+    #: On the shop's website or app: online.
+    ONLINE = "online"
+
+
+@attrs.frozen
+class OrderEvent:
+    """An order reported by a platform (parsed from a verified webhook by an adapter).
+
+    Adapters fill what the platform says; ``sdk.orders.record`` fills ``store_id`` from
+    ``location_id`` (the store whose ``external_ids[platform]`` is that location) and
+    ``offer_id`` / ``voucher_id`` from ``discount_codes`` (a mirrored offer's code, a voucher
+    id or a voucher token) when the adapter left them empty.
+    """
+
+    platform: str
+    #: The platform's id of the order (dedupe key with ``platform``).
+    order_id: str
+    kind: OrderKind
+    occurred_at: datetime
+    total: Money | None = None
+    #: The platform's id of the store location (in-store orders).
+    location_id: str | None = None
+    store_id: str | None = None
+    #: The platform's id of the customer.
+    customer_id: str | None = None
+    customer_email: str | None = None
+    discount_codes: tuple[str, ...] = ()
+    offer_id: str | None = None
+    voucher_id: str | None = None
+    #: The platform's id of this delivery or event (dedupe key with ``platform``): redeliveries share it.
+    delivery_id: str | None = None
+    data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+
+
+@attrs.frozen
+class OfferMirror:
+    """An offer mirrored as a platform discount code, with the platform's usage count."""
+
+    offer_id: str
+    platform: str
+    #: The platform's id of the discount (e.g. ``gid://shopify/DiscountCodeNode/1``).
+    discount_id: str
+    code: str
+    created_at: datetime
+    usage_count: int = 0
+    synced_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- follow-ups
+
+
+class FollowUpStatus(enum.StrEnum):
+    """Lifecycle of one follow-up in the outbox."""
+
+    #: Waiting for its due time.
+    PENDING = "pending"
+    #: Held by a worker until its lease ends (then any worker may claim it again).
+    CLAIMED = "claimed"
+    #: The channel accepted it (recorded once in the send ledger).
+    SENT = "sent"
+    #: Given up: a permanent error, or the last of ``max_attempts`` failed (``last_error`` says why).
+    DEAD = "dead"
+    #: Cancelled by the shop (``sdk.followups.cancel``) or by an unsubscribe.
+    CANCELLED = "cancelled"
+    #: Not sent by policy at send time: an exit condition, no consent, suppressed, no address, cap.
+    SKIPPED = "skipped"
+
+
+class FollowUpEvent(enum.StrEnum):
+    """Journal event types of the follow-up engine (the last two are planning triggers from the scan)."""
+
+    SENT = "followup_sent"
+    DEAD = "followup_dead"
+    SKIPPED = "followup_skipped"
+    UNSUBSCRIBED = "unsubscribed"
+    #: Synthetic (never stored): a customer's active voucher expires within the notice period.
+    VOUCHER_EXPIRING = "voucher_expiring"
+    #: Synthetic (never stored): a customer's last visit is older than the win-back period.
+    NO_VISIT = "no_visit"
+
+
+class ExitCondition(enum.StrEnum):
+    """Built-in exit conditions, checked immediately before each send."""
+
+    #: The follow-up's voucher has been redeemed.
+    VOUCHER_REDEEMED = "voucher_redeemed"
+    #: The customer redeemed any voucher after the trigger.
+    REDEEMED_SINCE = "redeemed_since"
+    #: The customer placed an online order after the trigger.
+    ORDERED_ONLINE_SINCE = "ordered_online_since"
+    #: The customer visited a store (checked in, redeemed, bought in store) after the trigger.
+    VISITED_SINCE = "visited_since"
+
+
+@attrs.frozen
+class FollowUpPlan:
+    """What a planning plugin (hook ``o2o_plan_followups``) asks to be sent.
+
+    The follow-up is due at ``send_at`` if given, else at the trigger event's time plus
+    ``delay``. ``dedupe_key`` is unique in the outbox: planning the same key again is a no-op.
+    ``offer_id``: a voucher for this offer is issued to the customer when the follow-up is
+    first attempted (its link is ``$voucher_url`` in templates). ``transactional`` messages
+    (a pickup pass, a receipt) ignore quiet hours, caps and marketing consent — never
+    suppression.
+    """
+
+    flow: str
+    channel: str
+    template: str
+    customer_id: str
+    dedupe_key: str
+    delay: timedelta = timedelta(0)
+    send_at: datetime | None = None
+    exit_on: tuple[str, ...] = ()
+    offer_id: str | None = None
+    voucher_id: str | None = None
+    transactional: bool = False
+    #: Template variables (values are turned into text).
+    data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+
+
+@attrs.frozen
+class FollowUp:
+    """One follow-up in the durable outbox."""
+
+    id: str
+    dedupe_key: str
+    flow: str
+    channel: str
+    template: str
+    customer_id: str
+    status: FollowUpStatus
+    #: When it is due; while claimed, when the claim's lease ends.
+    due_at: datetime
+    created_at: datetime
+    #: The time of the event that triggered it ("since" of exit conditions).
+    trigger_at: datetime
+    #: Passed to the channel on every attempt, so the receiver can drop duplicates.
+    idempotency_key: str
+    attempts: int = 0
+    max_attempts: int = 8
+    exit_on: tuple[str, ...] = ()
+    offer_id: str | None = None
+    voucher_id: str | None = None
+    transactional: bool = False
+    data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+    #: Journal seq of the trigger (``None`` for scan triggers and follow-ups added in code).
+    source_seq: int | None = None
+    lease_until: datetime | None = None
+    worker_id: str | None = None
+    #: The last error, or why it was skipped or cancelled.
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    finished_at: datetime | None = None
+    provider_id: str | None = None
+
+
+@attrs.frozen
+class FollowUpTemplate:
+    """A message template (``string.Template`` syntax: ``$name`` / ``${name}``).
+
+    SMS and webhook channels use ``text``; email uses ``subject``, ``text`` and ``html``. In
+    ``html``, values are HTML-escaped except variables whose name ends in ``_html``.
+    """
+
+    name: str
+    subject: str
+    text: str
+    html: str | None = None
+
+
+@attrs.frozen
+class Consent:
+    """A customer's answer for one channel, with when and where it was given."""
+
+    granted: bool
+    at: datetime
+    source: str = ""
+
+
+@attrs.frozen
+class Contact:
+    """How to reach a customer: addresses, time zone (quiet hours) and consent per channel."""
+
+    customer_id: str
+    timezone: str = "UTC"
+    email: str | None = None
+    phone: str | None = None
+    name: str = ""
+    consents: dict[str, Consent] = _frozen_dict()  # noqa: RUF009
+    #: Last visit seen in the journal (check-in, redemption, in-store order): drives win-back.
+    last_visit_at: datetime | None = None
+
+    def consented(self, channel: str) -> bool:
+        """Whether the customer currently agrees to messages on ``channel``."""
+        consent = self.consents.get(channel)
+        return consent is not None and consent.granted
+
+
+@attrs.frozen
+class OutboundMessage:
+    """A rendered follow-up as a channel receives it."""
+
+    followup_id: str
+    channel: str
+    #: The address from the channel (email address, phone number, URL …).
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    customer_id: str | None = None
+    flow: str = ""
+    #: Extra headers; emails carry ``List-Unsubscribe`` and ``List-Unsubscribe-Post`` (RFC 8058).
+    headers: dict[str, str] = _frozen_dict()  # noqa: RUF009
+    unsubscribe_url: str | None = None
+    #: The template variables the message was rendered with.
+    variables: dict[str, str] = _frozen_dict()  # noqa: RUF009
+
+
+@attrs.frozen
+class DeliveryResult:
+    """A channel's receipt: the provider's message id, if it gave one."""
+
+    provider_id: str | None = None
+    detail: str = ""
+
+
+@attrs.frozen
+class FollowupFlows:
+    """The default flows (plugin ``followup_flows``), configured in code through
+    ``Config(followups=FollowupSettings(flows=FollowupFlows(...)))``."""
+
+    #: The channel every default flow uses.
+    channel: str = "email"
+    #: Thank-you with a feedback survey link after a visit (check-in, redemption, in-store order).
+    thank_you: bool = True
+    thank_you_delay: timedelta = timedelta(hours=2)
+    #: Survey link; default ``<base_url>/feedback``.
+    survey_url: str | None = None
+    #: After a redemption, a new voucher of this offer for the next visit (``None``: off).
+    next_visit_offer_id: str | None = None
+    next_visit_delay: timedelta = timedelta(days=3)
+    #: Remind customers of an unused voucher this long before it expires (``None``: off).
+    expiry_notice: timedelta | None = timedelta(days=3)
+    #: Win-back after this long without a visit (``None``: off), optionally with a voucher.
+    winback_after: timedelta | None = timedelta(days=45)
+    winback_offer_id: str | None = None
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and value < 1:
+        raise InvalidInput(f"The follow-up setting {attribute.name} must be at least 1.")
+
+
+@attrs.frozen
+class FollowupSettings:
+    """Policy of the follow-up engine (``Config.followups``)."""
+
+    #: Local (recipient's time zone) times between which nothing non-transactional is sent:
+    #: ``(start, end)``, e.g. 21:00-08:00 (US marketing texts: 08:00-21:00 only). ``None``: off.
+    quiet_hours: tuple[time, time] | None = (time(21, 0), time(8, 0))
+    #: Non-transactional sends per customer per rolling 24 h / 7 days (``None``: no cap).
+    cap_per_day: int | None = attrs.field(default=2, validator=_positive)
+    cap_per_week: int | None = attrs.field(default=5, validator=_positive)
+    #: ``postpone`` a capped follow-up until the window frees (Mautic), or ``skip`` it (Klaviyo).
+    cap_policy: str = attrs.field(default="postpone", validator=attrs.validators.in_(("postpone", "skip")))
+    max_attempts: int = attrs.field(default=8, validator=_positive)
+    #: Retry delay: base x 2^(attempt-1), capped, with jitter (half fixed, half random).
+    backoff_base: timedelta = timedelta(seconds=30)
+    backoff_max: timedelta = timedelta(hours=1)
+    #: How long a claim lasts; a killed worker's rows are claimable again after it.
+    lease: timedelta = timedelta(seconds=60)
+    batch_size: int = attrs.field(default=50, validator=_positive)
+    #: Time zone of contacts that do not give one.
+    default_timezone: str = "UTC"
+    #: Plans already this late when planned (old journal history) are dropped.
+    stale_after: timedelta = timedelta(days=7)
+    flows: FollowupFlows = FollowupFlows()

@@ -29,12 +29,18 @@ from .errors import PluginError
 if TYPE_CHECKING:
     import cattrs
 
+    from .adapters import Adapter
     from .config import Config
+    from .followups import Channel
     from .locator import StoreMatch, StoreQuery
     from .models import (
         CheckIn,
         CheckinRequest,
         CheckinVerdict,
+        Contact,
+        FollowUp,
+        FollowUpPlan,
+        FollowUpTemplate,
         JournalEvent,
         Offer,
         Redemption,
@@ -47,6 +53,7 @@ if TYPE_CHECKING:
     from .storage import Storage
     from .tokens import TokenSigner
 
+from .models import GeoResult
 from .rules import Adjust, Refuse
 
 __all__ = ["ENTRY_POINT_GROUP", "PluginFailure", "PluginHost", "PluginInfo"]
@@ -204,6 +211,65 @@ class PluginHost:
     def journal_event(self, sdk: O2O, event: JournalEvent) -> None:
         self._notify("o2o_journal_event", sdk=sdk, event=event)
 
+    # --- follow-ups
+    def plan_followups(self, sdk: O2O, event: JournalEvent) -> list[FollowUpPlan]:
+        """Every plan of every implementation; a failing or misbehaving one is logged and skipped."""
+        from .models import FollowUpPlan
+
+        plans: list[FollowUpPlan] = []
+        for impl in reversed(self.pm.hook.o2o_plan_followups.get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            try:
+                result = impl.function(**{k: v for k, v in {"sdk": sdk, "event": event}.items() if k in impl.argnames})
+            except Exception:
+                log.exception("plugin %s failed in o2o_plan_followups for event %s", impl.plugin_name, event.seq)
+                continue
+            if result is None:
+                continue
+            if not isinstance(result, (list, tuple)):
+                log.error("plugin %s returned a %s from o2o_plan_followups; expected a list", impl.plugin_name, type(result).__name__)
+                continue
+            for plan in result:
+                if isinstance(plan, FollowUpPlan):
+                    plans.append(plan)
+                else:
+                    log.error("plugin %s returned a %s from o2o_plan_followups; expected FollowUpPlan",
+                              impl.plugin_name, type(plan).__name__)  # fmt: skip
+        return plans
+
+    def register_channels(self, sdk: O2O, register: Callable[[Channel], None]) -> None:
+        self.pm.hook.o2o_register_channels(sdk=sdk, register=register)
+
+    def register_templates(self, sdk: O2O, register: Callable[[FollowUpTemplate], None]) -> None:
+        self.pm.hook.o2o_register_templates(sdk=sdk, register=register)
+
+    def personalize_followup(self, sdk: O2O, followup: FollowUp, contact: Contact) -> dict[str, Any]:
+        """Merged variables: for each name the first plugin's answer wins (third-party before defaults)."""
+        merged: dict[str, Any] = {}
+        for answer in self.pm.hook.o2o_personalize_followup(sdk=sdk, followup=followup, contact=contact):
+            if not isinstance(answer, dict):
+                raise PluginError(f"o2o_personalize_followup must return a dict or None, got {type(answer).__name__}.")
+            for key, value in answer.items():
+                merged.setdefault(str(key), value)
+        return merged
+
+    def check_followup(self, sdk: O2O, followup: FollowUp, contact: Contact) -> list[tuple[str, str]]:
+        """Every exit reason given, paired with the name of the plugin that gave it."""
+        kwargs = {"sdk": sdk, "followup": followup, "contact": contact}
+        reasons: list[tuple[str, str]] = []
+        for impl in reversed(self.pm.hook.o2o_check_followup.get_hookimpls()):
+            if impl.hookwrapper or impl.wrapper:
+                continue
+            result = impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            if result is not None:
+                reasons.append((impl.plugin_name, str(result)))
+        return reasons
+
+    # --- adapters
+    def register_adapters(self, sdk: O2O, register: Callable[[Adapter], None]) -> None:
+        self.pm.hook.o2o_register_adapters(sdk=sdk, register=register)
+
     # --- check-in
     def verify_checkin(self, sdk: O2O, request: CheckinRequest) -> CheckinVerdict | None:
         from .models import CheckinVerdict
@@ -259,6 +325,16 @@ class PluginHost:
 
     def rerank_stores(self, sdk: O2O, query: StoreQuery, matches: list[StoreMatch]) -> list[StoreMatch] | None:
         result: list[StoreMatch] | None = self.pm.hook.o2o_rerank_stores(sdk=sdk, query=query, matches=matches)
+        return result
+
+    # --- web
+    def register_routes(self, sdk: O2O, register: Callable[..., None]) -> None:
+        self.pm.hook.o2o_register_routes(sdk=sdk, register=register)
+
+    def geocode(self, sdk: O2O, query: str) -> list[GeoResult] | None:
+        result = self.pm.hook.o2o_geocode(sdk=sdk, query=query)
+        if result is not None and not (isinstance(result, list) and all(isinstance(r, GeoResult) for r in result)):
+            raise PluginError(f"o2o_geocode must return a list of GeoResult or None, got {type(result).__name__}.")
         return result
 
     def register_commands(self, register: Callable[..., None]) -> None:

@@ -7,14 +7,18 @@ from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Any
 
+from .adapters import Adapters
+from .analytics import Analytics
 from .checkin import Checkins
 from .clock import Clock, SystemClock
 from .config import Config
 from .converter import make_converter
 from .errors import ConfigurationError
+from .followups import Followups
 from .journal import Journal
 from .models import JournalEvent
 from .offers import Offers
+from .orders import Orders
 from .plugins import PluginHost
 from .stores import Stores
 
@@ -80,13 +84,19 @@ class O2O:
         self.stores = Stores(self)
         self.offers = Offers(self)
         self.checkins = Checkins(self)
+        self.orders = Orders(self)
+        self.adapters = Adapters(self)
+        self.analytics = Analytics(self)
+        self.followups = Followups(self)
 
     def _emit(self, events: Sequence[JournalEvent]) -> None:
         for event in events:
             self.plugins.journal_event(self, event)
 
     def close(self) -> None:
-        """Close database connections."""
+        """Close database connections (and the adapters' HTTP clients)."""
+        self.followups.close()
+        self.adapters.close()
         self.storage.close()
 
     def __enter__(self) -> O2O:

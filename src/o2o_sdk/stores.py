@@ -111,6 +111,7 @@ class Stores:
         services: Iterable[str] | str = (),
         skus: Iterable[str] | str = (),
         min_quantity: int = 1,
+        customer_id: str | None = None,
     ) -> builtins.list[StoreMatch]:
         """The nearest stores to a point, nearest first, by exact WGS84 geodesic distance.
 
@@ -125,6 +126,8 @@ class Stores:
         :param services: only stores offering every one of these (e.g. ``"pickup"``).
         :param skus: only stores with every SKU in stock (``min_quantity`` units) according to
             the ``o2o_check_inventory`` hook, asked in batches.
+        :param customer_id: who searched, for measurement (journal ``store_searched``; without
+            it the search is journaled anonymously, and never with the position).
         :return: :class:`~o2o_sdk.locator.StoreMatch` objects with distance, open status and next
             change (store-local), matched services and stock. Ties are ordered by store id.
         """
@@ -147,12 +150,14 @@ class Stores:
             min_quantity=min_quantity, now=now,
         )  # fmt: skip
         plugins, sdk = self._sdk.plugins, self._sdk
-        return search(
+        found = search(
             self.index(), query,
             exclude=(lambda q, batch: plugins.exclude_stores(sdk, q, batch)) if plugins.has_impls("o2o_exclude_stores") else None,
             inventory=(lambda batch, wanted: plugins.check_inventory(sdk, batch, list(wanted))) if plugins.has_impls("o2o_check_inventory") else None,
             rerank=(lambda q, matches: plugins.rerank_stores(sdk, q, matches)) if plugins.has_impls("o2o_rerank_stores") else None,
         )  # fmt: skip
+        sdk.analytics.record_search(results=len(found), customer_id=customer_id, filters={"services": list(query.services), "skus": list(query.skus)})
+        return found
 
     def within_radius(self, latitude: float, longitude: float, radius_m: float, **filters: object) -> builtins.list[StoreMatch]:
         """Every store within ``radius_m`` metres, nearest first (filters as in :meth:`near`)."""

@@ -94,7 +94,7 @@ def test_hook_o2o_check_inventory(shop: O2O) -> None:
 
 
 def test_first_inventory_answer_wins_per_store_and_sku(shop: O2O) -> None:
-    with shop.plugins.registered(Inventory({"b1": {"X": 0}}), "pos"), shop.plugins.registered(Inventory({"b1": {"X": 4}}), "shopify"):
+    with shop.plugins.registered(Inventory({"b1": {"X": 0}}), "pos"), shop.plugins.registered(Inventory({"b1": {"X": 4}}), "platform_b"):
         # pluggy calls the plugin registered last first.
         assert ids(shop.stores.near(52.5219, 13.4132, k=1, skus="X")) == ["b1"]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 from ..config import Config
 from ..errors import O2OError, PluginError
-from . import _checkin, _db, _offers, _plugins, _stores
+from . import _checkin, _customers, _db, _followups, _keys, _offers, _plugins, _report, _serve, _stores
 
 __all__ = ["main"]
 
-_GROUPS = [_offers, _db, _plugins, _stores, _checkin]
+_GROUPS = [_offers, _db, _plugins, _stores, _checkin, _serve, _keys, _report, _customers, _followups]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,7 +51,7 @@ def _plugin_commands() -> dict[str, tuple[str, Callable[..., None], Callable[...
     from ..plugins import PluginHost
 
     found: dict[str, tuple[str, Callable[..., None], Callable[..., Any]]] = {}
-    reserved = {"demo", "offers", "db", "plugins", "stores", "checkin", "serve", "followups", "report"}
+    reserved = {"demo", "offers", "db", "plugins", "stores", "checkin", "serve", "keys", "followups", "report", "customers"}
 
     def register(name: str, help_text: str, configure: Callable[..., None], run: Callable[..., Any]) -> None:
         if name in reserved or name in found:

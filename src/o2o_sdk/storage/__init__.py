@@ -25,6 +25,8 @@ from ..models import (
     CheckIn,
     JournalEvent,
     Offer,
+    OfferMirror,
+    OrderEvent,
     Redemption,
     Reservation,
     ReservationStatus,
@@ -111,6 +113,11 @@ class Transaction(Protocol):
         self, store_id: str, customer_id: str, nonce: str, checkin_id: str, at: datetime
     ) -> bool: ...
 
+    # platform orders (adapters)
+    def insert_order_once(self, order: OrderEvent, recorded_at: datetime) -> bool:
+        """Insert a platform order; ``False`` if its (platform, order id) or (platform, delivery id) exists."""
+        ...
+
 
 class Storage(Protocol):
     """What the services need from a database. Implement it to add a backend."""
@@ -191,6 +198,21 @@ class Storage(Protocol):
     def list_api_keys(self, store_id: str | None = None) -> list[ApiKey]: ...
 
     def revoke_api_key(self, key_id: str, at: datetime) -> bool: ...
+
+    # platform orders and offer mirrors (adapters)
+    def get_order(self, platform: str, order_id: str) -> OrderEvent | None: ...
+
+    def list_orders(self, platform: str | None = None, limit: int = 1000) -> list[OrderEvent]: ...
+
+    def insert_mirror(self, mirror: OfferMirror) -> OfferMirror: ...
+
+    def get_mirror(self, offer_id: str, platform: str) -> OfferMirror | None: ...
+
+    def find_mirror(self, platform: str, code: str) -> OfferMirror | None: ...
+
+    def list_mirrors(self, platform: str | None = None) -> list[OfferMirror]: ...
+
+    def set_mirror_usage(self, offer_id: str, platform: str, usage_count: int, at: datetime) -> bool: ...
 
     # journal
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]: ...

@@ -114,4 +114,145 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX checkin_used_codes_used_at ON checkin_used_codes (used_at)
     """,
+    # 3: store-scoped API keys for the POS / staff web API (only SHA-256 digests are kept)
+    """
+    CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        key_hash TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at TS NOT NULL,
+        revoked_at TS
+    );
+    CREATE INDEX api_keys_store ON api_keys (store_id)
+    """,
+    # 4: platform orders from adapters (deduped by order and by delivery), offers mirrored as discount codes
+    """
+    CREATE TABLE platform_orders (
+        platform TEXT NOT NULL,
+        order_id TEXT NOT NULL,
+        delivery_id TEXT,
+        kind TEXT NOT NULL,
+        store_id TEXT,
+        customer_id TEXT,
+        offer_id TEXT,
+        voucher_id TEXT,
+        total_minor BIGINT,
+        currency TEXT,
+        occurred_at TS NOT NULL,
+        recorded_at TS NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (platform, order_id)
+    );
+    CREATE UNIQUE INDEX platform_orders_delivery ON platform_orders (platform, delivery_id) WHERE delivery_id IS NOT NULL;
+    CREATE INDEX platform_orders_occurred ON platform_orders (occurred_at);
+    CREATE TABLE offer_mirrors (
+        offer_id TEXT NOT NULL REFERENCES offers (id),
+        platform TEXT NOT NULL,
+        discount_id TEXT NOT NULL,
+        code TEXT NOT NULL,
+        code_key TEXT NOT NULL,
+        created_at TS NOT NULL,
+        usage_count BIGINT NOT NULL DEFAULT 0,
+        synced_at TS,
+        PRIMARY KEY (offer_id, platform)
+    );
+    CREATE UNIQUE INDEX offer_mirrors_code ON offer_mirrors (platform, code_key)
+    """,
+    # 5: measurement: attributed orders (one row per order event, computed incrementally from the
+    # journal), and the journal by (type, customer, time) for funnel steps per customer
+    """
+    CREATE TABLE attributions (
+        order_seq BIGINT PRIMARY KEY,
+        at TS NOT NULL,
+        kind TEXT NOT NULL,
+        platform TEXT,
+        order_id TEXT,
+        customer_id TEXT,
+        store_id TEXT,
+        offer_id TEXT,
+        voucher_id TEXT,
+        model TEXT NOT NULL,
+        touch_type TEXT,
+        touch_seq BIGINT,
+        touch_store_id TEXT,
+        first_touch_type TEXT,
+        first_touch_seq BIGINT,
+        followup_id TEXT,
+        followup_seq BIGINT,
+        first_followup_seq BIGINT,
+        amount_minor BIGINT,
+        currency TEXT,
+        computed_at TS NOT NULL
+    );
+    CREATE INDEX attributions_at ON attributions (at);
+    CREATE INDEX attributions_customer ON attributions (customer_id);
+    CREATE INDEX journal_type_customer_at ON journal (type, customer_id, at)
+    """,
+    # follow-ups: contacts with consent per channel, suppression list, the outbox, its send ledger, planner cursors
+    """
+    CREATE TABLE followup_contacts (
+        customer_id TEXT PRIMARY KEY,
+        email TEXT,
+        phone TEXT,
+        name TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        consents TEXT NOT NULL,
+        last_visit_at TS,
+        updated_at TS NOT NULL
+    );
+    CREATE INDEX followup_contacts_last_visit ON followup_contacts (last_visit_at);
+    CREATE TABLE followup_suppressions (
+        channel TEXT NOT NULL,
+        address TEXT NOT NULL,
+        at TS NOT NULL,
+        reason TEXT NOT NULL,
+        PRIMARY KEY (channel, address)
+    );
+    CREATE TABLE followups (
+        id TEXT PRIMARY KEY,
+        dedupe_key TEXT NOT NULL,
+        flow TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        template TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        due_at TS NOT NULL,
+        created_at TS NOT NULL,
+        trigger_at TS NOT NULL,
+        source_seq BIGINT,
+        idempotency_key TEXT NOT NULL,
+        attempts INTEGER NOT NULL,
+        max_attempts INTEGER NOT NULL,
+        lease_until TS,
+        worker_id TEXT,
+        last_error TEXT,
+        sent_at TS,
+        finished_at TS,
+        provider_id TEXT,
+        offer_id TEXT,
+        voucher_id TEXT,
+        transactional INTEGER NOT NULL,
+        exit_on TEXT NOT NULL,
+        data TEXT,
+        CONSTRAINT followups_dedupe UNIQUE (dedupe_key)
+    );
+    CREATE INDEX followups_due ON followups (status, due_at);
+    CREATE INDEX followups_customer ON followups (customer_id, status);
+    CREATE TABLE followup_sends (
+        followup_id TEXT PRIMARY KEY,
+        idempotency_key TEXT NOT NULL,
+        customer_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        transactional INTEGER NOT NULL,
+        sent_at TS NOT NULL,
+        worker_id TEXT NOT NULL,
+        provider_id TEXT
+    );
+    CREATE INDEX followup_sends_customer ON followup_sends (customer_id, sent_at);
+    CREATE TABLE followup_cursors (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )
+    """,
 ]

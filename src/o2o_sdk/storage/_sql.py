@@ -18,6 +18,8 @@ from ..models import (
     CheckIn,
     JournalEvent,
     Offer,
+    OfferMirror,
+    OrderEvent,
     Redemption,
     Reservation,
     ReservationStatus,
@@ -97,6 +99,11 @@ class _Rows:
     )
     EVENT_COLS = "seq, at, type, offer_id, voucher_id, store_id, customer_id, data"
     CHECKIN_COLS = "id, customer_id, store_id, method, trust, at, window_start, evidence, upgraded_at"
+    ORDER_COLS = (
+        "platform, order_id, delivery_id, kind, store_id, customer_id, offer_id, voucher_id, total_minor,"
+        " currency, occurred_at, data"
+    )
+    MIRROR_COLS = "offer_id, platform, discount_id, code, created_at, usage_count, synced_at"
 
     def _voucher(self, row: Sequence[Any]) -> Voucher:
         ts = self.dialect.ts_out
@@ -131,6 +138,11 @@ class _Rows:
             at=ts(row[5]), window_start=ts(row[6]),  # type: ignore[arg-type]
             evidence=json.loads(row[7]) if row[7] else {}, upgraded_at=ts(row[8]),
         )  # fmt: skip
+
+    def _mirror(self, row: Sequence[Any]) -> OfferMirror:
+        ts = self.dialect.ts_out
+        return OfferMirror(offer_id=row[0], platform=row[1], discount_id=row[2], code=row[3],
+                           created_at=ts(row[4]), usage_count=int(row[5]), synced_at=ts(row[6]))  # type: ignore[arg-type]  # fmt: skip
 
     def _event(self, row: Sequence[Any]) -> JournalEvent:
         return JournalEvent(
@@ -346,6 +358,24 @@ class SQLTransaction(_Rows):
             ),
             (store_id, customer_id, nonce, self.dialect.ts_in(at), checkin_id),
         )
+        return int(cur.rowcount) == 1
+
+    # --- platform orders (adapters)
+    def insert_order_once(self, order: OrderEvent, recorded_at: datetime) -> bool:
+        """Insert a platform order; ``False`` when its order id or delivery id was seen (a duplicate)."""
+        cur = self.cur.execute(
+            self.dialect.q(
+                f"INSERT INTO platform_orders ({self.ORDER_COLS}, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+            ),
+            (
+                order.platform, order.order_id, order.delivery_id, order.kind.value, order.store_id,
+                order.customer_id, order.offer_id, order.voucher_id,
+                order.total.minor if order.total else None, order.total.currency if order.total else None,
+                self.dialect.ts_in(order.occurred_at), _dumps(self.converter.unstructure(order)),
+                self.dialect.ts_in(recorded_at),
+            ),
+        )  # fmt: skip
         return int(cur.rowcount) == 1
 
 
@@ -650,6 +680,63 @@ class SQLStorage(_Rows):
         ts = self.dialect.ts_out
         return ApiKey(id=row[0], store_id=row[1], name=row[2], key_hash=row[3],
                       created_at=ts(row[4]), revoked_at=ts(row[5]))  # type: ignore[arg-type]  # fmt: skip
+
+    # --- platform orders and offer mirrors (adapters)
+    def get_order(self, platform: str, order_id: str) -> OrderEvent | None:
+        row = self._one("SELECT data FROM platform_orders WHERE platform = ? AND order_id = ?", (platform, order_id))
+        return None if row is None else self.converter.structure(json.loads(row[0]), OrderEvent)
+
+    def list_orders(self, platform: str | None = None, limit: int = 1000) -> list[OrderEvent]:
+        if platform is None:
+            rows = self._all("SELECT data FROM platform_orders ORDER BY occurred_at, order_id LIMIT ?", (limit,))
+        else:
+            rows = self._all(
+                "SELECT data FROM platform_orders WHERE platform = ? ORDER BY occurred_at, order_id LIMIT ?", (platform, limit)
+            )
+        return [self.converter.structure(json.loads(r[0]), OrderEvent) for r in rows]
+
+    def insert_mirror(self, mirror: OfferMirror) -> OfferMirror:
+        """Keep ``mirror`` unless the offer is already mirrored on its platform; return the stored one.
+
+        A code already used by another offer on the platform raises :class:`StorageError`.
+        """
+        with self._write() as cur:
+            cur.execute(
+                self.dialect.q(
+                    f"INSERT INTO offer_mirrors ({self.MIRROR_COLS}, code_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (offer_id, platform) DO NOTHING"
+                ),
+                (mirror.offer_id, mirror.platform, mirror.discount_id, mirror.code, self.dialect.ts_in(mirror.created_at),
+                 mirror.usage_count, self.dialect.ts_in(mirror.synced_at), mirror.code.casefold()),
+            )  # fmt: skip
+            row = cur.execute(
+                self.dialect.q(f"SELECT {self.MIRROR_COLS} FROM offer_mirrors WHERE offer_id = ? AND platform = ?"),
+                (mirror.offer_id, mirror.platform),
+            ).fetchone()
+        return self._mirror(row)
+
+    def get_mirror(self, offer_id: str, platform: str) -> OfferMirror | None:
+        row = self._one(f"SELECT {self.MIRROR_COLS} FROM offer_mirrors WHERE offer_id = ? AND platform = ?", (offer_id, platform))
+        return None if row is None else self._mirror(row)
+
+    def find_mirror(self, platform: str, code: str) -> OfferMirror | None:
+        """The mirror with this discount code on ``platform`` (codes compare case-insensitively)."""
+        row = self._one(f"SELECT {self.MIRROR_COLS} FROM offer_mirrors WHERE platform = ? AND code_key = ?", (platform, code.casefold()))
+        return None if row is None else self._mirror(row)
+
+    def list_mirrors(self, platform: str | None = None) -> list[OfferMirror]:
+        sql = f"SELECT {self.MIRROR_COLS} FROM offer_mirrors"
+        rows = self._all(sql + " WHERE platform = ? ORDER BY created_at, offer_id", (platform,)) if platform is not None \
+            else self._all(sql + " ORDER BY created_at, offer_id")
+        return [self._mirror(r) for r in rows]
+
+    def set_mirror_usage(self, offer_id: str, platform: str, usage_count: int, at: datetime) -> bool:
+        with self._write() as cur:
+            done = cur.execute(
+                self.dialect.q("UPDATE offer_mirrors SET usage_count = ?, synced_at = ? WHERE offer_id = ? AND platform = ?"),
+                (usage_count, self.dialect.ts_in(at), offer_id, platform),
+            )
+            return int(done.rowcount) > 0
 
     # --- journal
     def append_events(self, events: Sequence[JournalEvent]) -> list[JournalEvent]:
