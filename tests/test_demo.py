@@ -30,14 +30,21 @@ def test_demo_tells_the_story_twice(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert "refused: already_redeemed" in out
         assert "offer usage: 1/500 redemptions, 1.26 GBP" in out
         assert "█" in out or "▀" in out  # the QR in the terminal
+        assert "Subject: Thanks for visiting Kettle & Crumb Covent Garden" in out
+        assert "Subject: A little something for your next visit" in out
+        assert "the loop is closed" in out
+        assert re.search(r"Follow-up delivered\s+1\s+100\.0%", out)
+        assert re.search(r"Returned\s+1\s+100\.0%", out)
     # the nearest open store with seating is chosen, not the closer one that opens later
     assert "290 m  Kettle & Crumb Covent Garden" in outputs[0]
     assert "Kettle & Crumb Soho at 194 m, opens only at 10:00" in outputs[0]
 
     # the journal holds exactly one redemption although the till retried
     with O2O(Config(database_url=f"sqlite:///{folder / 'demo.db'}")) as sdk:
-        assert sdk.journal.counts()["redeemed"] == 1
-        assert len(sdk.storage.list_redemptions()) == 1
+        counts = sdk.journal.counts()
+        assert counts["redeemed"] == 2  # the offer once (despite the retry), then the next-visit reward
+        assert counts["followup_sent"] == 2
+        assert len(sdk.storage.list_redemptions()) == 2
 
     import zxingcpp
     from PIL import Image

@@ -20,7 +20,17 @@ from ..clock import FrozenClock
 from ..config import Config
 from ..errors import RedemptionRefused
 from ..hours import OpeningHours
-from ..models import Basket, BasketItem, Caps, Discount, Store
+from ..models import (
+    Basket,
+    BasketItem,
+    Caps,
+    Discount,
+    FollowupFlows,
+    FollowupSettings,
+    OrderEvent,
+    OrderKind,
+    Store,
+)
 from ..money import Money
 from ..sdk import O2O
 
@@ -46,6 +56,7 @@ STORES = [
 ]  # fmt: skip
 
 CUSTOMER = "ada@example.com"
+NEXT_VISIT = "next-visit-cardamom-bun"
 CUSTOMER_AT = (51.51103, -0.12812)  # Leicester Square
 
 
@@ -68,7 +79,9 @@ def run(args: argparse.Namespace) -> int:
             return 1
         shutil.rmtree(out)
     out.mkdir(parents=True)
-    config = Config.from_env(database_url=f"sqlite:///{out / 'demo.db'}", base_url=BASE_URL, auto_migrate=True)
+    flows = FollowupFlows(channel="console", survey_url=f"{BASE_URL}/survey", next_visit_offer_id=NEXT_VISIT)
+    config = Config.from_env(database_url=f"sqlite:///{out / 'demo.db'}", base_url=BASE_URL, auto_migrate=True,
+                             followups=FollowupSettings(flows=flows))  # fmt: skip
     with O2O(config, clock=FrozenClock(story_start(datetime.now(UTC)))) as sdk:
         return _story(sdk, out, show_qr=not args.no_qr)
 
@@ -123,10 +136,14 @@ def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
     qr.save(str(out / "voucher.svg"), scale=8, border=4)
     qr.save(str(out / "voucher.png"), scale=8, border=4)
     print(f"  saved {out / 'voucher.svg'} and {out / 'voucher.png'}")
+    sdk.followups.contacts.upsert(CUSTOMER, email=CUSTOMER, name="Ada", timezone="Europe/London",
+                                  consents=["console"], source="newsletter sign-up")  # fmt: skip
+    sdk.analytics.record_view(voucher.token)
+    print("  Ada opens the link on her phone (journaled as voucher_viewed)")
 
     _h("3. The customer looks for a store with seating, open when she arrives")
     arrival = clock.now() + timedelta(minutes=20)
-    matches = sdk.stores.near(*CUSTOMER_AT, k=3, open_at=arrival, open_for=45, services=["seating"])
+    matches = sdk.stores.near(*CUSTOMER_AT, k=3, open_at=arrival, open_for=45, services=["seating"], customer_id=CUSTOMER)
     print(f"  {CUSTOMER} is at Leicester Square {CUSTOMER_AT}, arriving at {arrival.astimezone(london):%H:%M}")
     print("  (open at arrival for at least 45 minutes, with seating; exact WGS84 distances)")
     for m in matches:
@@ -173,13 +190,43 @@ def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
     usage = sdk.offers.usage(offer.id)
     print(f"  offer usage: {usage.redeemed}/500 redemptions, {Money(usage.spent_minor, 'GBP')} of the budget spent")
 
-    _h("5. The journal")
+    _h("5. Online again: follow-ups (O2O2O)")
+    sdk.offers.create("A free cardamom bun", Discount.free_item("cardamom-bun"), id=NEXT_VISIT,
+                      stores=[s.id for s in STORES if s.id.startswith("ldn-")], caps=Caps(per_customer=1))  # fmt: skip
+    if sdk.followups.channels.get("console") is None:
+        print("  (install the o2o-console plugin — `make demo` does — to see the follow-ups delivered)")
+    else:
+        for label, wait in (("two hours later", timedelta(hours=2, minutes=5)), ("three days later", timedelta(days=3))):
+            clock.advance(wait)
+            print(f"  {label} ({clock.now().astimezone(london):%a %H:%M}), a follow-up worker runs:")
+            counts = sdk.followups.run_once()
+            print(f"  → planned {counts.planned}, sent {counts.sent}")
+        reward = [v for v in sdk.storage.list_vouchers(NEXT_VISIT) if v.customer_id == CUSTOMER]
+        sent = [f for f in sdk.followups.list(customer_id=CUSTOMER) if f.flow == "next_visit"]
+        if reward and sent:
+            clock.advance(days=1)
+            sdk.analytics.record_click(sent[0].id)
+            sdk.checkins.with_location(store.id, store.latitude, store.longitude, 10, customer_id=CUSTOMER)
+            bun = Basket(Money.of("2.00", "GBP"), (BasketItem("cardamom-bun", 1, Money.of("2.00", "GBP")),))
+            back = sdk.offers.redeem(reward[0].token, store.id, basket=bun, idempotency_key="pos-cg-till1-000950")
+            print(f"  she comes back the next day: the next-visit voucher is redeemed ({back.discount.description},"
+                  f" {back.discount.amount}) — the loop is closed")  # fmt: skip
+            sale = OrderEvent("pos", "cg-till1-000950", OrderKind.IN_STORE, clock.now(), Money.of("5.20", "GBP"),
+                              store_id=store.id, customer_id=CUSTOMER, voucher_id=reward[0].id)  # fmt: skip
+            sdk.orders.record(sale)
+            print(f"  the till reports the sale ({sale.total}) — an offline purchase after an online follow-up")
+
+    _h("6. The funnel")
+    sdk.analytics.attribute()
+    print(sdk.analytics.funnel_table())
+
+    _h("7. The journal")
     counts = sdk.journal.counts()
     print("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     for event in sdk.journal.read(limit=50):
         extra = ", ".join(f"{k}={v}" for k, v in event.data.items() if k in _SHOWN)
         local = event.at.astimezone(london)
-        print(f"  #{event.seq:<3} {local:%H:%M} {event.type:<15} store={event.store_id or '-':<18} {extra}")
+        print(f"  #{event.seq:<3} {local:%a %H:%M} {event.type:<15} store={event.store_id or '-':<18} {extra}")
     print(f"\nDone. Run it again any time. Explore: O2O_DATABASE_URL=sqlite:///{out / 'demo.db'} o2o offers list")
     return 0
 
