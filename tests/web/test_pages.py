@@ -54,6 +54,8 @@ def test_the_voucher_page_shows_the_offer_terms_expiry_in_store_time_and_the_qr(
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "frame-ancestors 'self'" in csp and "unsafe-inline" not in csp
     assert "<script>" not in html  # no inline script
+    [viewed] = sqlite_shop.journal.read(types=["voucher_viewed"])  # counted in the funnel
+    assert (viewed.voucher_id, viewed.customer_id) == (voucher.id, "ada")
 
 
 def test_a_used_or_unknown_voucher_says_so_without_a_qr(sqlite_shop: O2O) -> None:

@@ -450,6 +450,7 @@ class _Web:
         if isinstance(found, str):
             return self.html(pages.message_page(page, "Voucher", found, good=False), 404, no_store=True)
         voucher, offer, stores, expired = found
+        await self.run(self.sdk.analytics.record_view, voucher.id)  # the funnel's "voucher viewed"
         qr = self.sdk.offers.qr(voucher)
         svg = qr.svg_inline(scale=6, border=4, title=f"QR code of your voucher for {offer.title}")
         svg = svg.replace("<svg ", '<svg role="img" ', 1)
