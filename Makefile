@@ -38,4 +38,4 @@ bench: $(VENV)/.dev
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) o2o-demo .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) o2o-demo o2o-web-demo .pytest_cache .mypy_cache .ruff_cache
