@@ -221,8 +221,8 @@ def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
     print(sdk.analytics.funnel_table())
 
     _h("7. The journal")
-    counts = sdk.journal.counts()
-    print("  " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    by_type = sdk.journal.counts()
+    print("  " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
     for event in sdk.journal.read(limit=50):
         extra = ", ".join(f"{k}={v}" for k, v in event.data.items() if k in _SHOWN)
         local = event.at.astimezone(london)
