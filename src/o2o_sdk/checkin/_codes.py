@@ -19,10 +19,15 @@ from __future__ import annotations
 import hashlib
 import struct
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from ..errors import InvalidInput, Reason, TokenError
+
+if TYPE_CHECKING:
+    from ..models import CheckinRequest, CheckinVerdict, Store
+    from ..sdk import O2O
 
 CODE_PURPOSE = "checkin-code"
 POSTER_PURPOSE = "checkin-poster"
@@ -121,3 +126,29 @@ def window_start(at: datetime, timezone: str, window: timedelta) -> datetime:
     elapsed = (local - _WINDOW_ORIGIN) // timedelta(minutes=1)
     start = _WINDOW_ORIGIN + timedelta(minutes=(elapsed // minutes) * minutes)
     return start.replace(tzinfo=tz).astimezone(UTC)
+
+
+def verify_stamped_code(sdk: O2O, request: CheckinRequest, purpose: str, noun: str) -> tuple[Store, int] | CheckinVerdict:
+    """Verify a store-stamped code (rotating code or poster) and find its store.
+
+    Returns the store and the stamp (time step or print time), or the refusal verdict: an
+    invalid code, a store that no longer exists, or a code of another store than the one asked.
+    """
+    from ..models import CheckinReason, CheckinVerdict
+
+    if not request.code:
+        raise InvalidInput(f"A {noun} check-in needs the {noun}'s code (or link).")
+    _, token = split_link(request.code)
+    who = {"store_id": request.store_id, "customer_id": request.customer_id}
+    try:
+        ref, stamp = decode_store_stamp(sdk.signer.verify(token, purpose))
+    except TokenError:
+        return CheckinVerdict.refuse(CheckinReason.INVALID_CODE, f"This is not a valid check-in {noun} of this shop.", **who)
+    store = sdk.checkins._store_by_ref(ref)
+    if store is None:
+        return CheckinVerdict.refuse(CheckinReason.UNKNOWN_STORE, f"This {noun} belongs to a store that no longer exists.", **who)
+    if request.store_id is not None and request.store_id != store.id:
+        return CheckinVerdict.refuse(
+            CheckinReason.WRONG_STORE, f"This {noun} belongs to {store.name}, not to the store you are checking in at.", **who
+        )
+    return store, stamp

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..checkin import _codes
-from ..errors import InvalidInput, TokenError
 from ..hookspecs import hookimpl
 from ..models import CheckinMethod, CheckinReason, CheckinRequest, CheckinVerdict, TrustLevel
 
@@ -23,23 +22,10 @@ if TYPE_CHECKING:
 def o2o_verify_checkin(sdk: O2O, request: CheckinRequest) -> CheckinVerdict | None:
     if request.method != CheckinMethod.CODE:
         return None
-    if not request.code:
-        raise InvalidInput("A code check-in needs the code (or link) the store displays.")
-    _, token = _codes.split_link(request.code)
-    try:
-        ref, step = _codes.decode_store_stamp(sdk.signer.verify(token, _codes.CODE_PURPOSE))
-    except TokenError:
-        return CheckinVerdict.refuse(CheckinReason.INVALID_CODE, "This is not a valid check-in code of this shop.",
-                                     store_id=request.store_id, customer_id=request.customer_id)  # fmt: skip
-    store = sdk.checkins._store_by_ref(ref)
-    if store is None:
-        return CheckinVerdict.refuse(CheckinReason.UNKNOWN_STORE, "This code belongs to a store that no longer exists.",
-                                     store_id=request.store_id, customer_id=request.customer_id)  # fmt: skip
-    if request.store_id is not None and request.store_id != store.id:
-        return CheckinVerdict.refuse(
-            CheckinReason.WRONG_STORE, f"This code belongs to {store.name}, not to the store you are checking in at.",
-            store_id=request.store_id, customer_id=request.customer_id,
-        )  # fmt: skip
+    found = _codes.verify_stamped_code(sdk, request, _codes.CODE_PURPOSE, "code")
+    if isinstance(found, CheckinVerdict):
+        return found
+    store, step = found
     current = _codes.step_at(sdk.clock.now(), sdk.config.checkin_code_step)
     grace = sdk.config.checkin_code_grace_steps
     if step < current - grace:
