@@ -308,3 +308,29 @@ def test_validate_reports_the_token_refusal_code(sdk: O2O, clock: FrozenClock) -
     clock.advance(days=1)
     expired = sdk.offers.validate(token, "lon-soho")
     assert [r.code for r in expired.refusals] == [Reason.EXPIRED]
+
+
+@given(token=tokens(), data=st.data())
+def test_verification_accepts_exactly_what_itsdangerous_unsign_accepts(token: str, data: st.DataObject) -> None:
+    """The signer recomputes the tag itself (faster); itsdangerous's Signer stays the reference."""
+    from itsdangerous import BadSignature
+
+    from o2o_sdk.tokens import make_itsdangerous_signer
+
+    position = data.draw(st.integers(0, len(token) - 1))
+    char = data.draw(st.sampled_from(B64URL))
+    candidate = token[:position] + char + token[position + 1 :]
+    key = {k.kid: k for k in KEYS}.get(candidate[0])
+    assume(key is not None)
+    assert key is not None
+    try:
+        make_itsdangerous_signer(key.secret, PURPOSE).unsign(candidate)
+        reference_ok = True
+    except BadSignature:
+        reference_ok = False
+    try:
+        SIGNER.verify(candidate, PURPOSE)
+        ours_ok = True
+    except TokenError:
+        ours_ok = False
+    assert ours_ok == reference_ok
