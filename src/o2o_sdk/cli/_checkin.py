@@ -15,19 +15,12 @@ from typing import TYPE_CHECKING, TextIO
 
 from ..errors import InvalidInput
 from ..models import CheckinResult
-from ._util import parse_duration, print_json
+from ._util import parse_duration, parse_float, print_json
 
 if TYPE_CHECKING:
     from ..sdk import O2O
 
 __all__ = ["add_poster_command", "register"]
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -50,10 +43,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--code", metavar="CODE_OR_LINK", help="a rotating code or poster link the customer scanned")
     how.add_argument(
-        "--location", nargs=2, type=_float, metavar=("LAT", "LON"), help="the device position (needs --accuracy)"
+        "--location", nargs=2, type=parse_float, metavar=("LAT", "LON"), help="the device position (needs --accuracy)"
     )
     how.add_argument("--staff", action="store_true", help="staff-assisted at the till (with --token or --customer)")
-    p.add_argument("--accuracy", type=_float, metavar="M", help="accuracy of --location, metres")
+    p.add_argument("--accuracy", type=parse_float, metavar="M", help="accuracy of --location, metres")
     p.add_argument("--token", help="with --staff: the scanned voucher or member QR (token or link)")
     p.add_argument("--staff-id", help="with --staff: who checked the customer in")
     p.add_argument("--json", action="store_true")

@@ -12,17 +12,10 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidInput
 from ..geo import BBox
 from ..hours import DAYS
-from ._util import Progress, parse_datetime, print_json
+from ._util import Progress, parse_datetime, parse_float, print_json
 
 if TYPE_CHECKING:
     from ..sdk import O2O
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,10 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.set_defaults(func=_export)
 
     p = ssub.add_parser("near", help="the nearest stores to a point (exact WGS84 distance)")
-    p.add_argument("lat", type=_float, metavar="LAT")
-    p.add_argument("lon", type=_float, metavar="LON")
+    p.add_argument("lat", type=parse_float, metavar="LAT")
+    p.add_argument("lon", type=parse_float, metavar="LON")
     p.add_argument("--k", type=int, default=10, help="how many stores (default 10)")
-    p.add_argument("--radius", type=_float, metavar="M", help="only within this many metres")
+    p.add_argument("--radius", type=parse_float, metavar="M", help="only within this many metres")
     p.add_argument("--bbox", metavar="S,W,N,E", help="only inside this box (west > east crosses 180°)")
     when = p.add_mutually_exclusive_group()
     when.add_argument("--open-now", action="store_true", help="only stores open now (their local time)")

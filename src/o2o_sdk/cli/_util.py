@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -13,7 +14,7 @@ import cattrs
 from ..errors import InvalidInput
 from ..money import Money, parse_money
 
-__all__ = ["Progress", "parse_datetime", "parse_duration", "parse_money_arg", "print_json"]
+__all__ = ["Progress", "parse_datetime", "parse_duration", "parse_float", "parse_money_arg", "print_json"]
 
 
 def parse_datetime(text: str, *, what: str = "date") -> datetime:
@@ -37,6 +38,14 @@ def parse_duration(text: str) -> timedelta:
     if unit is None or value <= 0:
         raise InvalidInput(f"{text!r} is not a duration; write it like 15m, 2h or 30d.")
     return timedelta(**{unit: value})
+
+
+def parse_float(text: str) -> float:
+    """An argparse ``type=`` for numbers: a one-line usage error instead of a traceback."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def parse_money_arg(text: str) -> Money:
