@@ -15,7 +15,13 @@ capability             what the adapter provides
 ``discounts``          :meth:`Adapter.mirror_offer`, :meth:`Adapter.discount_usage`
 ``customers``          :meth:`Adapter.lookup_customer`
 ``webhooks``           :meth:`Adapter.parse_webhook`: verify, then parse into :class:`OrderEvent`
+``pickups``            :class:`PickupAdapter`: follow a pickup's lifecycle on the platform
+``inventory_holds``    :class:`InventoryHoldAdapter`: hold and release stock for a pickup
 =====================  ============================================================
+
+Pickup orders: an adapter that sees a platform order to be collected in store (a local-pickup
+shipping method, a ``PICKUP`` fulfilment) sets ``OrderEvent.pickup`` (and ``OrderEvent.items``)
+in :meth:`Adapter.parse_webhook`; ``sdk.orders.record`` then creates exactly one pickup.
 
 A method of a capability the adapter does not declare may raise :class:`NotSupported`.
 Adapters add CLI commands with ``o2o_register_commands`` and their webhook receivers with
@@ -43,7 +49,7 @@ from .hookspecs import hookimpl
 from .models import OfferMirror, OrderEvent
 
 if TYPE_CHECKING:
-    from .models import Offer
+    from .models import Offer, Pickup, PickupState
     from .orders import RecordedOrder
     from .sdk import O2O
 
@@ -52,8 +58,10 @@ __all__ = [
     "AdapterBase",
     "Adapters",
     "Capability",
+    "InventoryHoldAdapter",
     "NotSupported",
     "PlatformCustomer",
+    "PickupAdapter",
     "PlatformDiscount",
     "WebhookRejected",
     "WebhookRequest",
@@ -72,6 +80,8 @@ class Capability(enum.StrEnum):
     DISCOUNTS = "discounts"
     CUSTOMERS = "customers"
     WEBHOOKS = "webhooks"
+    PICKUPS = "pickups"
+    INVENTORY_HOLDS = "inventory_holds"
 
 
 class NotSupported(O2OError):
@@ -163,6 +173,37 @@ class Adapter(Protocol):
         ...
 
 
+@runtime_checkable
+class PickupAdapter(Protocol):
+    """What an adapter declaring ``Capability.PICKUPS`` also provides."""
+
+    def pickup_changed(self, sdk: O2O, pickup: Pickup, previous: PickupState) -> None:
+        """Tell the platform that a pickup of one of its orders moved from ``previous`` to
+        ``pickup.state`` (e.g. ``ready`` -> mark the fulfilment ready, ``handed_over`` ->
+        complete it, ``released`` / ``cancelled`` -> cancel it). Called after the transition
+        committed, only for pickups with ``pickup.platform == self.name``; states the platform
+        has no notion of are ignored. Must be safe to call twice for the same transition
+        (use idempotency keys). Raise :class:`~o2o_sdk.http.PlatformError` when the platform
+        refuses; the SDK journals the failure and the transition stands.
+        """
+        ...
+
+
+@runtime_checkable
+class InventoryHoldAdapter(Protocol):
+    """What an adapter declaring ``Capability.INVENTORY_HOLDS`` also provides."""
+
+    def hold_inventory(self, sdk: O2O, pickup: Pickup) -> str:
+        """Set ``pickup.items`` aside at ``pickup.store_id`` on the platform (e.g. move them to
+        a reserved state) and return the platform's reference of the hold. Idempotent per
+        ``pickup.id``. Raise :class:`~o2o_sdk.http.PlatformError` when stock is short."""
+        ...
+
+    def release_inventory(self, sdk: O2O, pickup: Pickup, hold_ref: str, sold: bool) -> None:
+        """Undo a hold: back to sellable stock (``sold=False``) or out as sold (``sold=True``)."""
+        ...
+
+
 class AdapterBase:
     """A convenient base: registers itself through ``o2o_register_adapters`` and raises
     :class:`NotSupported` for capabilities a subclass does not implement."""
@@ -185,6 +226,15 @@ class AdapterBase:
 
     def parse_webhook(self, sdk: O2O, request: WebhookRequest) -> builtins.list[OrderEvent]:
         raise NotSupported(f"The {self.name} adapter does not receive webhooks.")
+
+    def pickup_changed(self, sdk: O2O, pickup: Pickup, previous: PickupState) -> None:
+        raise NotSupported(f"The {self.name} adapter does not follow pickups.")
+
+    def hold_inventory(self, sdk: O2O, pickup: Pickup) -> str:
+        raise NotSupported(f"The {self.name} adapter cannot hold inventory.")
+
+    def release_inventory(self, sdk: O2O, pickup: Pickup, hold_ref: str, sold: bool) -> None:
+        raise NotSupported(f"The {self.name} adapter cannot release inventory holds.")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -38,6 +38,11 @@ __all__ = [
     "OfferMirror",
     "OrderEvent",
     "OrderKind",
+    "OrderLine",
+    "Pickup",
+    "PickupDetails",
+    "PickupKind",
+    "PickupState",
     "Redemption",
     "Reservation",
     "ReservationStatus",
@@ -517,6 +522,37 @@ class OrderKind(enum.StrEnum):
 
 
 @attrs.frozen
+class OrderLine:
+    """One line of a platform order: what is to be collected or was bought."""
+
+    sku: str
+    quantity: int
+    name: str | None = None
+    unit_price: Money | None = None
+
+
+@attrs.frozen
+class PickupDetails:
+    """The order is to be collected in a store (local pickup, click and collect, curbside).
+
+    Adapters set it on :class:`OrderEvent` for platform orders with a pickup fulfilment;
+    ``sdk.orders.record`` then creates exactly one pickup (``sdk.pickups``) for the order.
+    The store is ``store_id`` if the adapter knows it, else the store whose
+    ``external_ids[platform]`` is ``location_id`` (else the order's ``location_id``).
+    """
+
+    location_id: str | None = None
+    store_id: str | None = None
+    #: When the customer said they would come (a booked slot or the platform's pickup time).
+    pickup_at: datetime | None = None
+    #: Collect by then or the order is released (the platform's expiry, if it has one).
+    deadline: datetime | None = None
+    #: The customer's note (e.g. curbside: the car).
+    note: str | None = None
+    curbside: bool = False
+
+
+@attrs.frozen
 class OrderEvent:
     """An order reported by a platform (parsed from a verified webhook by an adapter).
 
@@ -544,6 +580,10 @@ class OrderEvent:
     #: The platform's id of this delivery or event (dedupe key with ``platform``): redeliveries share it.
     delivery_id: str | None = None
     data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+    #: The order's lines (needed for pickups and inventory holds; optional otherwise).
+    items: tuple[OrderLine, ...] = ()
+    #: Set when the order is to be collected in store.
+    pickup: PickupDetails | None = None
 
 
 @attrs.frozen
@@ -790,3 +830,65 @@ class FollowupSettings:
     #: Plans already this late when planned (old journal history) are dropped.
     stale_after: timedelta = timedelta(days=7)
     flows: FollowupFlows = FollowupFlows()
+
+
+# --------------------------------------------------------------------------- pickups and reservations (click and collect)
+
+
+class PickupKind(enum.StrEnum):
+    """What the customer comes to the store for."""
+
+    #: Ordered (and usually paid) online; collected at the counter.
+    ORDER = "order"
+    #: Items held to try on; bought or not at the counter.
+    RESERVATION = "reservation"
+
+
+class PickupState(enum.StrEnum):
+    """Lifecycle of a pickup. ``HANDED_OVER``, ``RELEASED`` and ``CANCELLED`` are final.
+
+    placed -> accepted -> ready -> arrived -> handed_over; ready or arrived -> released
+    (not collected by the deadline); anything not final -> cancelled. ``arrived`` may also
+    come before ``ready`` (the customer is early).
+    """
+
+    PLACED = "placed"
+    ACCEPTED = "accepted"
+    READY = "ready"
+    ARRIVED = "arrived"
+    HANDED_OVER = "handed_over"
+    RELEASED = "released"
+    CANCELLED = "cancelled"
+
+
+@attrs.frozen
+class Pickup:
+    """An order or reservation to be collected at a store."""
+
+    id: str
+    kind: PickupKind
+    store_id: str
+    state: PickupState
+    created_at: datetime
+    updated_at: datetime
+    customer_id: str | None = None
+    customer_email: str | None = None
+    items: tuple[OrderLine, ...] = ()
+    #: Collect by then, or the pickup is released.
+    deadline: datetime | None = None
+    #: Start of the booked slot, if any.
+    slot_start: datetime | None = None
+    #: The platform order it came from (``platform``, ``order_id``), if any.
+    platform: str | None = None
+    order_id: str | None = None
+    total: Money | None = None
+    #: The customer's note at arrival (curbside: parking spot, car).
+    arrival_note: str | None = None
+    curbside: bool = False
+    #: Reservations: whether the customer bought at the counter (``None`` until handed over).
+    bought: bool | None = None
+    #: The platform's reference of an inventory hold, or ``"sdk"`` for the SDK's own hold.
+    hold_ref: str | None = None
+    #: Bumped on every transition (optimistic concurrency).
+    version: int = 1
+    data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
