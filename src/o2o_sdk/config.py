@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from .errors import ConfigurationError
-from .models import FollowupSettings, TrustLevel
+from .models import FollowupSettings, PickupSettings, TrustLevel
 from .tokens import SigningKey, parse_secret_keys
 
 __all__ = ["AttributionSettings", "Config"]
@@ -172,6 +172,8 @@ class Config:
     #: Policy of the follow-up engine: quiet hours, caps, retries, leases, and the default flows
     #: (:class:`~o2o_sdk.models.FollowupSettings`, :class:`~o2o_sdk.models.FollowupFlows`).
     followups: FollowupSettings = attrs.field(factory=FollowupSettings)
+    #: Slots, deadlines, holds and messages of pickups (:class:`~o2o_sdk.models.PickupSettings`).
+    pickups: PickupSettings = attrs.field(factory=PickupSettings)
 
     def plugin_settings(self, name: str) -> dict[str, str]:
         """The settings of plugin ``name`` (empty when it has none)."""

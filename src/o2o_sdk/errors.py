@@ -9,6 +9,7 @@ person understands::
     │   └── NotFound              an id that does not exist (unknown store, offer, voucher …)
     ├── TokenError                a voucher or pass token that cannot be trusted (see ``reason``)
     ├── RedemptionRefused         validate/redeem/reserve refused; ``refusals`` lists every reason
+    ├── PickupRefused             a pickup step not allowed now (``code``: illegal_transition, wrong_store …)
     ├── IdempotencyConflict       an idempotency key reused with different parameters
     ├── StorageError              the database failed or its schema is not at the expected version
     └── PluginError               a plugin failed to load or broke the hook contract
@@ -30,6 +31,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "O2OError",
+    "PickupRefused",
     "PluginError",
     "Reason",
     "RedemptionRefused",
@@ -146,6 +148,19 @@ class IdempotencyConflict(O2OError):
     """An idempotency key was reused with different request parameters."""
 
     code = "idempotency_conflict"
+
+
+class PickupRefused(O2OError):
+    """A pickup cannot make this step. ``code`` says why: ``illegal_transition`` (with
+    ``current`` the pickup's state), ``wrong_store``, ``slot_full``, ``slot_unavailable``,
+    ``not_a_reservation`` or ``stale``."""
+
+    code = "pickup_refused"
+
+    def __init__(self, message: str, *, code: str | None = None, current: str | None = None) -> None:
+        super().__init__(message, code=code)
+        #: The pickup's state when the step was refused, if it was read.
+        self.current = current
 
 
 class StorageError(O2OError):

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         GeoResult,
         JournalEvent,
         Offer,
+        Pickup,
         Redemption,
         Reservation,
         Store,
@@ -487,6 +488,31 @@ def o2o_check_followup(sdk: O2O, followup: FollowUp, contact: Contact) -> str | 
     :return: a short reason to skip the follow-up (it ends ``skipped`` with that reason,
         journaled as ``followup_skipped``), or ``None`` to let it go. Every implementation is
         called; any reason skips.
+
+    .. versionadded:: 0.1
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Pickups
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def o2o_pickup_alert(sdk: O2O, pickup: Pickup, what: str) -> None:
+    """Alert the store's staff about a pickup (a store-facing channel: a display, a webhook to
+    the store's system, a message to a shared phone).
+
+    :param sdk: the SDK instance.
+    :param pickup: the pickup as it is now (``store_id``, ``items``, ``arrival_note``,
+        ``curbside`` …).
+    :param what: ``placed`` (a new pickup to prepare), ``arrived`` (the customer is here;
+        curbside: ``arrival_note`` says where) or ``ready`` (it became ready while the
+        customer was already waiting).
+
+    Called after the step committed; every implementation is called and a failing one is
+    logged, never undoing the step. The web surface's store display page reads the same
+    state without this hook.
 
     .. versionadded:: 0.1
     """

@@ -295,6 +295,16 @@ class OpeningHours:
             is_open, change = self._next_change(change, z)
         return None if change is None else change.astimezone(z)
 
+    def on(self, day: date) -> tuple[Interval, ...]:
+        """The intervals the store opens on local date ``day`` (special dates and closures
+        applied; an interval may run past midnight). Empty when closed all day."""
+        base = day.toordinal() * _DAY_MIN
+        out = []
+        for s, e in self._day_spans(day):
+            if s - base < _DAY_MIN:  # a closure may leave only the part after midnight
+                out.append(Interval(s - base, e - base))
+        return tuple(out)
+
     # --- internals: wall-clock spans in minutes since day 1 of the proleptic calendar
     def _day_spans(self, day: date) -> list[tuple[int, int]]:
         ivs = self.special[day] if self.special and day in self.special else self.weekly[day.weekday()]

@@ -42,6 +42,7 @@ __all__ = [
     "Pickup",
     "PickupDetails",
     "PickupKind",
+    "PickupSettings",
     "PickupState",
     "Redemption",
     "Reservation",
@@ -307,6 +308,16 @@ class EventType(enum.StrEnum):
     ORDER_IN_STORE = "order_in_store"
     #: A platform order placed online.
     ORDER_ONLINE = "order_online"
+    #: Pickups (``sdk.pickups``): one event per lifecycle step; data has ``pickup_id``, ``kind``, ``from``.
+    PICKUP_PLACED = "pickup_placed"
+    PICKUP_ACCEPTED = "pickup_accepted"
+    PICKUP_READY = "pickup_ready"
+    PICKUP_ARRIVED = "pickup_arrived"
+    PICKUP_HANDED_OVER = "pickup_handed_over"
+    PICKUP_RELEASED = "pickup_released"
+    PICKUP_CANCELLED = "pickup_cancelled"
+    #: A platform call following a pickup step failed (the step stands); data has ``error``.
+    PICKUP_PLATFORM_FAILED = "pickup_platform_failed"
 
 
 @attrs.frozen
@@ -889,6 +900,43 @@ class Pickup:
     bought: bool | None = None
     #: The platform's reference of an inventory hold, or ``"sdk"`` for the SDK's own hold.
     hold_ref: str | None = None
+    #: When it was marked ready, the customer arrived, and when it ended (handed over, released, cancelled).
+    ready_at: datetime | None = None
+    arrived_at: datetime | None = None
+    finished_at: datetime | None = None
+    #: How the customer announced arrival: ``link``, ``checkin:code``, ``checkin:geofence``, ``staff`` …
+    arrival_method: str | None = None
+    #: Why it was cancelled or released.
+    reason: str | None = None
     #: Bumped on every transition (optimistic concurrency).
     version: int = 1
     data: dict[str, Any] = _frozen_dict()  # noqa: RUF009
+
+
+@attrs.frozen
+class PickupSettings:
+    """Defaults of ``sdk.pickups``, set in code through ``Config(pickups=PickupSettings(...))``.
+
+    A store overrides slot length and capacity with ``Store.attributes["pickup_slot_minutes"]``
+    and ``["pickup_slot_capacity"]``.
+    """
+
+    #: Length of a pickup slot.
+    slot_minutes: int = 15
+    #: Pickups per slot and store.
+    slot_capacity: int = 4
+    #: Earliest bookable slot start after now (preparation time).
+    slot_lead_time: timedelta = timedelta(minutes=30)
+    #: An order must be collected this long after it is ready, unless the platform set a deadline.
+    collect_within: timedelta = timedelta(days=3)
+    #: Items of a reservation are held this long.
+    reservation_hold: timedelta = timedelta(hours=48)
+    #: Remind the customer this long before the deadline (``None``: no reminder).
+    reminder_before: timedelta | None = timedelta(hours=12)
+    #: Channel of the customer's pickup messages (pass, reminder, thanks, win-back).
+    channel: str = "email"
+    #: Offer of the voucher sent to customers who did not collect (``None``: a message only).
+    winback_offer_id: str | None = None
+    #: An in-store order by the customer at the reservation's store within this time after
+    #: arrival is attributed to the reservation (try-on -> bought).
+    tryon_window: timedelta = timedelta(hours=4)

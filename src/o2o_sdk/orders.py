@@ -17,18 +17,21 @@ customer id).
 from __future__ import annotations
 
 import builtins
+import logging
 import re
 from typing import TYPE_CHECKING
 
 import attrs
 
-from .errors import InvalidInput, NotFound, TokenError
-from .models import EventType, JournalEvent, OrderEvent, OrderKind
+from .errors import InvalidInput, NotFound, O2OError, TokenError
+from .models import EventType, JournalEvent, OrderEvent, OrderKind, Pickup, PickupKind, PickupState
 
 if TYPE_CHECKING:
     from .sdk import O2O
 
 __all__ = ["Orders", "RecordedOrder"]
+
+log = logging.getLogger("o2o_sdk.orders")
 
 _VOUCHER_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -43,6 +46,8 @@ class RecordedOrder:
     recorded: bool
     #: The journal event appended, or ``None`` for a duplicate.
     event: JournalEvent | None = None
+    #: The pickup of an order to be collected in store (the same one on every redelivery).
+    pickup: Pickup | None = None
 
 
 class Orders:
@@ -74,12 +79,44 @@ class Orders:
                 "occurred_at": order.occurred_at.isoformat(), "delivery_id": order.delivery_id,
             },
         )  # fmt: skip
+        reservation = self._tryon(order, customer_id)
+        if reservation is not None:
+            event = attrs.evolve(event, data={**event.data, "reservation_id": reservation.id})
         with self._sdk.storage.atomic() as tx:
-            if not tx.insert_order_once(order, now):
-                return RecordedOrder(order, False, None)
-            [stored] = tx.append_events([event])
-        self._sdk._emit([stored])
-        return RecordedOrder(order, True, stored)
+            inserted = tx.insert_order_once(order, now)
+            stored = tx.append_events([event])[0] if inserted else None
+        if stored is not None:
+            self._sdk._emit([stored])
+        return RecordedOrder(order, inserted, stored, self._pickup(order))
+
+    def _pickup(self, order: OrderEvent) -> Pickup | None:
+        """The order's pickup, created once (also on a redelivery, should the first attempt
+        have stopped between recording the order and creating its pickup)."""
+        if order.pickup is None:
+            return None
+        try:
+            return self._sdk.pickups.from_order(order)
+        except O2OError as exc:
+            log.warning("%s order %s: no pickup created: %s", order.platform, order.order_id, exc)
+            return None
+
+    def _tryon(self, order: OrderEvent, customer_id: str | None) -> Pickup | None:
+        """The reservation an in-store purchase follows (the customer tried the items on)."""
+        if order.kind is not OrderKind.IN_STORE or customer_id is None or order.store_id is None:
+            return None
+        window = self._sdk.config.pickups.tryon_window
+        try:
+            candidates = self._sdk.pickups.list(store_id=order.store_id, customer_id=customer_id,
+                                                state=(PickupState.ARRIVED, PickupState.HANDED_OVER))  # fmt: skip
+        except O2OError:
+            return None
+        best: Pickup | None = None
+        for p in candidates:
+            if p.kind is not PickupKind.RESERVATION or p.arrived_at is None:
+                continue
+            if p.arrived_at <= order.occurred_at <= p.arrived_at + window and (best is None or p.arrived_at > (best.arrived_at or p.arrived_at)):
+                best = p
+        return best
 
     def get(self, platform: str, order_id: str) -> OrderEvent:
         """A recorded order; :class:`~o2o_sdk.errors.NotFound` otherwise."""

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
         FollowUpTemplate,
         JournalEvent,
         Offer,
+        Pickup,
         Redemption,
         Reservation,
         Store,
@@ -296,6 +297,10 @@ class PluginHost:
     def after_checkin(self, sdk: O2O, checkin: CheckIn) -> None:
         self._notify("o2o_after_checkin", sdk=sdk, checkin=checkin)
 
+    # --- pickups
+    def pickup_alert(self, sdk: O2O, pickup: Pickup, what: str) -> None:
+        self._notify("o2o_pickup_alert", sdk=sdk, pickup=pickup, what=what)
+
     # --- store locator
     def has_impls(self, hook: str) -> bool:
         """Whether any plugin implements ``hook`` (lets callers skip work nobody asked for)."""
@@ -314,6 +319,13 @@ class PluginHost:
                 into = merged.setdefault(str(store_id), {})
                 for sku, qty in levels.items():
                     into.setdefault(str(sku), int(qty))
+        # Items the SDK itself set aside for pickups and reservations are not for sale.
+        if merged and sdk.pickups.has_holds():
+            for store_id, held in sdk.pickups.held(list(merged), skus).items():
+                levels = merged.get(store_id, {})
+                for sku, qty in held.items():
+                    if sku in levels:
+                        levels[sku] = max(0, levels[sku] - qty)
         return merged
 
     def exclude_stores(self, sdk: O2O, query: StoreQuery, stores: list[Store]) -> set[str]:

@@ -19,6 +19,7 @@ from .journal import Journal
 from .models import JournalEvent
 from .offers import Offers
 from .orders import Orders
+from .pickups import Pickups
 from .plugins import PluginHost
 from .stores import Stores
 
@@ -88,6 +89,7 @@ class O2O:
         self.adapters = Adapters(self)
         self.analytics = Analytics(self)
         self.followups = Followups(self)
+        self.pickups = Pickups(self)
 
     def _emit(self, events: Sequence[JournalEvent]) -> None:
         for event in events:

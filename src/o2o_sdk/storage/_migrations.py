@@ -255,4 +255,42 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     )
     """,
+    # 7: pickups and reservations (sdk.pickups), slot bookings, the SDK's own inventory holds
+    """
+    CREATE TABLE pickups (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        customer_id TEXT,
+        platform TEXT,
+        order_id TEXT,
+        deadline TS,
+        slot_start TS,
+        version INTEGER NOT NULL,
+        created_at TS NOT NULL,
+        updated_at TS NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX pickups_order ON pickups (platform, order_id) WHERE order_id IS NOT NULL;
+    CREATE INDEX pickups_store_state ON pickups (store_id, state);
+    CREATE INDEX pickups_state_deadline ON pickups (state, deadline);
+    CREATE INDEX pickups_customer ON pickups (customer_id, state);
+    CREATE TABLE pickup_slots (
+        store_id TEXT NOT NULL,
+        slot_start TS NOT NULL,
+        booked INTEGER NOT NULL,
+        PRIMARY KEY (store_id, slot_start)
+    );
+    CREATE TABLE inventory_holds (
+        pickup_id TEXT NOT NULL,
+        store_id TEXT NOT NULL,
+        sku TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        created_at TS NOT NULL,
+        released_at TS,
+        PRIMARY KEY (pickup_id, sku)
+    );
+    CREATE INDEX inventory_holds_open ON inventory_holds (store_id, sku, released_at)
+    """,
 ]
