@@ -35,6 +35,10 @@ def test_demo_tells_the_story_twice(tmp_path: Path, capsys: pytest.CaptureFixtur
         assert "the loop is closed" in out
         assert re.search(r"Follow-up delivered\s+1\s+100\.0%", out)
         assert re.search(r"Returned\s+1\s+100\.0%", out)
+        # order online, collect in store: the pass is sent, the pass is scanned once
+        assert "Subject: Your order is ready for pickup at Kettle & Crumb Covent Garden" in out
+        assert "a barista scans the pass and hands the order over: handed_over" in out
+        assert "a second barista scans the same pass: refused: already_handed_over" in out
     # the nearest open store with seating is chosen, not the closer one that opens later
     assert "290 m  Kettle & Crumb Covent Garden" in outputs[0]
     assert "Kettle & Crumb Soho at 194 m, opens only at 10:00" in outputs[0]
@@ -43,7 +47,8 @@ def test_demo_tells_the_story_twice(tmp_path: Path, capsys: pytest.CaptureFixtur
     with O2O(Config(database_url=f"sqlite:///{folder / 'demo.db'}")) as sdk:
         counts = sdk.journal.counts()
         assert counts["redeemed"] == 2  # the offer once (despite the retry), then the next-visit reward
-        assert counts["followup_sent"] == 2
+        assert counts["followup_sent"] == 3  # thanks, next-visit offer, pickup pass
+        assert counts["pickup_handed_over"] == 1
         assert len(sdk.storage.list_redemptions()) == 2
 
     import zxingcpp

@@ -18,11 +18,11 @@ from typing import Any
 
 from ..config import Config
 from ..errors import O2OError, PluginError
-from . import _checkin, _customers, _db, _followups, _keys, _offers, _plugins, _report, _serve, _stores
+from . import _checkin, _customers, _db, _followups, _keys, _offers, _pickups, _plugins, _report, _serve, _stores
 
 __all__ = ["main"]
 
-_GROUPS = [_offers, _db, _plugins, _stores, _checkin, _serve, _keys, _report, _customers, _followups]
+_GROUPS = [_offers, _db, _plugins, _stores, _checkin, _serve, _keys, _report, _customers, _followups, _pickups]
 
 
 class _Parser(argparse.ArgumentParser):

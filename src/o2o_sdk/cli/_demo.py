@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from ..checkin import CheckinRefused
 from ..clock import FrozenClock
 from ..config import Config
-from ..errors import RedemptionRefused
+from ..errors import PickupRefused, RedemptionRefused
 from ..hours import OpeningHours
 from ..models import (
     Basket,
@@ -29,6 +29,8 @@ from ..models import (
     FollowupSettings,
     OrderEvent,
     OrderKind,
+    OrderLine,
+    PickupSettings,
     Store,
 )
 from ..money import Money
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     out.mkdir(parents=True)
     flows = FollowupFlows(channel="console", survey_url=f"{BASE_URL}/survey", next_visit_offer_id=NEXT_VISIT)
     config = Config.from_env(database_url=f"sqlite:///{out / 'demo.db'}", base_url=BASE_URL, auto_migrate=True,
-                             followups=FollowupSettings(flows=flows))  # fmt: skip
+                             followups=FollowupSettings(flows=flows), pickups=PickupSettings(channel="console"))  # fmt: skip
     with O2O(config, clock=FrozenClock(story_start(datetime.now(UTC)))) as sdk:
         return _story(sdk, out, show_qr=not args.no_qr)
 
@@ -216,14 +218,48 @@ def _story(sdk: O2O, out: Path, *, show_qr: bool) -> int:
             sdk.orders.record(sale)
             print(f"  the till reports the sale ({sale.total}) — an offline purchase after an online follow-up")
 
-    _h("6. The funnel")
+    _h("6. Order online, collect in store")
+    friend = "ben@example.com"
+    sdk.followups.contacts.upsert(friend, email=friend, name="Ben", timezone="Europe/London", source="checkout")
+    cg = sdk.stores.get("ldn-covent-garden")
+    local_day = clock.now().astimezone(london).date()
+    slots = sdk.pickups.slots(cg.id, local_day)
+    if not slots:  # the story may reach the evening; take tomorrow's first slot
+        slots = sdk.pickups.slots(cg.id, local_day + timedelta(days=1))
+    slot = slots[0]
+    order = sdk.pickups.create(cg.id, [OrderLine("flat-white", 2, "Flat white"), OrderLine("cardamom-bun", 2, "Cardamom bun")],
+                               customer_id=friend, customer_email=friend, slot_start=slot.start,
+                               total=Money.of("10.40", "GBP"))  # fmt: skip
+    print(f"  {friend} orders online for the {slot.start.astimezone(london):%H:%M} slot at {cg.name}"
+          f" ({slot.available - 1} of {slot.capacity} places left): pickup {order.id}")  # fmt: skip
+    sdk.pickups.accept(order.id, staff_id="barista-1")
+    clock.set(slot.start - timedelta(minutes=5))
+    ready = sdk.pickups.ready(order.id, staff_id="barista-1")
+    deadline = sdk.pickups.describe(ready)["deadline"]
+    print(f"  the store accepts it and marks it ready at {clock.now().astimezone(london):%H:%M}; collect by {deadline}")
+    if sdk.followups.channels.get("console") is not None:
+        counts = sdk.followups.run_once()
+        print(f"  → the pickup pass goes out (sent {counts.sent}): signed QR, address, today's hours, deadline")
+    pass_url = sdk.pickups.pass_url(ready)
+    print(f"  pass: {pass_url}")
+    clock.advance(minutes=7)
+    here = sdk.pickups.arrived(order.id, note="at the window seat")
+    print(f"  he taps \"I'm here\" on the pass ({here.arrival_note}); the store's pickup board shows him")
+    done = sdk.pickups.handover(pass_url, store_id=cg.id, staff_id="barista-2")
+    print(f"  a barista scans the pass and hands the order over: {done.state.value}")
+    try:
+        sdk.pickups.handover(pass_url, store_id=cg.id, staff_id="barista-1")
+    except PickupRefused as exc:
+        print(f"  a second barista scans the same pass: refused: {exc.code}")
+
+    _h("7. The funnel")
     sdk.analytics.attribute()
     print(sdk.analytics.funnel_table())
 
-    _h("7. The journal")
+    _h("8. The journal")
     by_type = sdk.journal.counts()
     print("  " + ", ".join(f"{k} {v}" for k, v in by_type.items()))
-    for event in sdk.journal.read(limit=50):
+    for event in sdk.journal.read(limit=100):
         extra = ", ".join(f"{k}={v}" for k, v in event.data.items() if k in _SHOWN)
         local = event.at.astimezone(london)
         print(f"  #{event.seq:<3} {local:%a %H:%M} {event.type:<15} store={event.store_id or '-':<18} {extra}")

@@ -21,7 +21,7 @@ prepare, a customer who arrived). The journal events feed follow-ups (plugin
 attribution.
 
 The pickup pass is a signed token (purpose ``pickup``) naming the pickup; its QR is what staff
-scan at the counter, and its page (``<base_url>/p/<token>``, web surface) has the store's
+scan at the counter, and its page (``<base_url>/pickup/<token>``, web surface) has the store's
 address, today's opening hours, the deadline and the "I'm here" button.
 """
 
@@ -62,7 +62,7 @@ __all__ = ["PASS_PATH", "PASS_PURPOSE", "Pickups", "Slot", "OPEN_STATES", "FINAL
 log = logging.getLogger("o2o_sdk.pickups")
 
 PASS_PURPOSE = "pickup"
-PASS_PATH = "p"
+PASS_PATH = "pickup"
 
 S = PickupState
 #: States in which the pickup still waits for the customer.
@@ -400,7 +400,7 @@ class Pickups:
         return self._sdk.signer.sign(pickup_id.encode("ascii"), PASS_PURPOSE)
 
     def pass_url(self, pickup: Pickup | str) -> str:
-        """``<base_url>/p/<token>``: the pass page (QR, store, hours today, deadline, "I'm here")."""
+        """``<base_url>/pickup/<token>``: the pass page (QR, store, hours today, deadline, "I'm here")."""
         return f"{self._sdk.config.base_url}/{PASS_PATH}/{self.pass_token(pickup)}"
 
     def pass_qr(self, pickup: Pickup | str) -> segno.QRCode:

@@ -32,6 +32,7 @@ from ..errors import (
     InvalidInput,
     NotFound,
     O2OError,
+    PickupRefused,
     PluginError,
     Reason,
     RedemptionRefused,
@@ -39,7 +40,7 @@ from ..errors import (
     StorageError,
     TokenError,
 )
-from ..models import ApiKey, Basket, BasketItem, Offer, Store, Voucher
+from ..models import ApiKey, Basket, BasketItem, Offer, Pickup, PickupState, Store, Voucher
 from ..money import Money, parse_money
 from . import _pages as pages
 from ._openapi import openapi_document
@@ -95,7 +96,7 @@ def _status_of(exc: O2OError) -> ApiError:
         return ApiError(409, "redemption_refused", exc.message, refusals=exc.refusals)
     if isinstance(exc, IdempotencyConflict):
         return ApiError(409, "idempotency_conflict", "This Idempotency-Key was already used for a different request.")
-    if isinstance(exc, CheckinRefused):
+    if isinstance(exc, (CheckinRefused, PickupRefused)):
         return ApiError(409, exc.code, exc.message)
     if isinstance(exc, NotFound):
         return ApiError(404, "not_found", exc.message)
@@ -548,6 +549,109 @@ class _Web:
         msg = f"You are checked in at {store.name}." if result.created else f"You were already checked in at {store.name} today."
         return self.html(pages.message_page(page, "Checked in", msg, good=True), no_store=True)
 
+    # ------------------------------------------------------------------ pickup pass
+    def _pickup(self, token: str) -> Pickup | None:
+        if len(token) > 1024:
+            return None
+        try:
+            return self.sdk.pickups.verify_pass(token)
+        except (TokenError, NotFound):
+            return None
+
+    async def pickup(self, request: Request) -> Response:
+        """The customer's pickup pass: QR, store, hours today, deadline; POST: "I'm here"."""
+        page = self.page(request)
+        token = request.path_params["token"]
+        pickup = await self.run(self._pickup, token)
+        if pickup is None:
+            return self.html(pages.message_page(page, "Pickup", "This is not a pickup pass of ours.", good=False), 404,
+                             no_store=True)  # fmt: skip
+        action = f"{self.root(request)}/pickup/{token}"
+        csrf, new_cookie = self.csrf_token(request)
+        notice = ""
+        status = 200
+        if request.method == "POST":
+            form = await request.form()
+            if not self.check_csrf(request, form.get("csrf")):
+                return self.html(pages.message_page(page, "Pickup", "This form has expired; open your pass again.", good=False),
+                                 403, no_store=True)  # fmt: skip
+            note = form.get("note")
+            try:
+                pickup = await self.run(self.sdk.pickups.arrived, pickup.id, method="link",
+                                        note=note if isinstance(note, str) else None)  # fmt: skip
+                notice = "Thanks, the store has been told you are here."
+            except PickupRefused as exc:
+                notice, status = exc.message, 409
+        info = await self.run(self.sdk.pickups.describe, pickup)
+        svg = self.sdk.pickups.pass_qr(pickup).svg_inline(scale=6, border=4, title="QR code of your pickup pass")
+        svg = svg.replace("<svg ", '<svg role="img" ', 1)
+        text = pages.pickup_page(page, pickup, info, svg, action, csrf, notice=notice)
+        return self.with_csrf(request, self.html(text, status, no_store=True), new_cookie)
+
+    # ------------------------------------------------------------------ pickups at the counter (POS API and display)
+    async def pos_pickups(self, request: Request) -> Response:
+        key = await self.api_key(request)
+        store_id = self.store_for(key, request.query_params.get("store_id"))
+        states = request.query_params.getlist("state") or None
+        rows = await self.run(self.sdk.pickups.list, store_id=store_id, state=states, limit=500)
+        return JSONResponse({"pickups": self.sdk.converter.unstructure(rows)})
+
+    async def pos_pickup_step(self, request: Request) -> Response:
+        key = await self.api_key(request)
+        step = request.path_params["step"]
+        pickup_id = request.path_params["pickup_id"]
+        current = await self.run(self.sdk.pickups.tables.get, pickup_id) if len(pickup_id) <= 100 else None
+        if current is None or not key.allows(current.store_id):
+            raise ApiError(404, "not_found", "Unknown pickup.")
+        body = await _json_object(request, empty_ok=True)
+        p = self.sdk.pickups
+        if step == "accept":
+            _only(body, set())
+            done = await self.run(p.accept, pickup_id, staff_id=key.id)
+        elif step == "ready":
+            _only(body, set())
+            done = await self.run(p.ready, pickup_id, staff_id=key.id)
+        elif step == "arrived":
+            _only(body, {"note"})
+            done = await self.run(p.arrived, pickup_id, method="staff", note=_string(body, "note", max_len=200))
+        elif step == "cancel":
+            _only(body, {"reason"})
+            done = await self.run(p.cancel, pickup_id, reason=_string(body, "reason", max_len=500) or "cancelled by the store",
+                                  staff_id=key.id)  # fmt: skip
+        else:
+            raise ApiError(404, "not_found", f"No pickup step {step!r}; use accept, ready, arrived or cancel.")
+        return JSONResponse(self.sdk.converter.unstructure(done))
+
+    async def pos_pickup_handover(self, request: Request) -> Response:
+        """Staff scanned the pickup pass: hand over at this key's store."""
+        key = await self.api_key(request)
+        body = await _json_object(request)
+        _only(body, {"pass", "store_id", "bought"})
+        token = _string(body, "pass", required=True, max_len=1024)
+        store_id = self.store_for(key, _string(body, "store_id", max_len=200))
+        bought = body.get("bought")
+        if bought is not None and not isinstance(bought, bool):
+            raise ApiError(422, "invalid_input", "'bought' must be true or false.")
+        self.limit_guessing(key, self.client_ip(request), take=True)
+        done = await self.run(self.sdk.pickups.handover, token, store_id=store_id, staff_id=key.id, bought=bought)
+        return JSONResponse(self.sdk.converter.unstructure(done))
+
+    async def staff_pickups(self, request: Request) -> Response:
+        key = await self.staff_key(request)
+        if key is None:
+            return RedirectResponse(f"{self.staff_path(request)}/login", status_code=303)
+        store_id = key.store_id if key.store_id != ALL_STORES else request.query_params.get("store", "")
+        page = self.page(request)
+        if not store_id or not key.allows(store_id):
+            return self.html(pages.message_page(page, "Pickups", "Open the board with ?store=<store id>."), 422)
+        try:
+            store = await self.run(self.sdk.stores.get, store_id)
+        except NotFound:
+            return self.html(pages.message_page(page, "Pickups", "Unknown store."), 404)
+        waiting = (PickupState.PLACED, PickupState.ACCEPTED, PickupState.READY, PickupState.ARRIVED)
+        rows = await self.run(self.sdk.pickups.list, store_id=store_id, state=waiting, limit=500)
+        return self.html(pages.pickups_board(page, store, rows, refresh_s=10), no_store=True)
+
     # ------------------------------------------------------------------ unsubscribe (RFC 8058)
     async def unsubscribe(self, request: Request) -> Response:
         page = self.page(request)
@@ -943,6 +1047,11 @@ def create_app(
         Route("/staff/logout", guard(web.staff_logout), methods=["POST"]),
         Route("/staff/redeem", guard(web.staff_redeem), methods=["POST"]),
         Route("/staff/display", guard(web.staff_display), methods=["GET"]),
+        Route("/staff/pickups", guard(web.staff_pickups), methods=["GET"]),
+        Route("/pickup/{token}", guard(web.pickup), methods=["GET", "POST"]),
+        Route("/api/pos/v1/pickups", guard(web.pos_pickups), methods=["GET"]),
+        Route("/api/pos/v1/pickups/handover", guard(web.pos_pickup_handover), methods=["POST"]),
+        Route("/api/pos/v1/pickups/{pickup_id}/{step}", guard(web.pos_pickup_step), methods=["POST"]),
         Mount("/static", StaticFiles(packages=[("o2o_sdk.web", "static")]), name="static"),
     ]
     taken = {(r.path, m) for r in routes if isinstance(r, Route) for m in (r.methods or ())}

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from ..errors import Refusal
-from ..models import AppliedDiscount, Offer, Store, Voucher, VoucherStatus
+from ..models import AppliedDiscount, Offer, Pickup, Store, Voucher, VoucherStatus
 
 __all__ = ["Page", "esc"]
 
@@ -244,3 +244,72 @@ def staff_result(ok: bool, headline: str, detail: str = "", refusals: Sequence[R
         f'<div class="o2o-result {cls}" role="{"status" if ok else "alert"}"><p class="o2o-headline">{esc(headline)}</p>'
         f"{more}{refusal_list(refusals) if refusals else ''}</div>"
     )
+
+
+_PICKUP_STATE_TEXT = {
+    "placed": ("We have your order.", None),
+    "accepted": ("The store is preparing your order.", None),
+    "ready": ("Ready for pickup", True),
+    "arrived": ("The store knows you are here.", True),
+    "handed_over": ("Collected. Thank you!", True),
+    "released": ("This order was not collected in time and has been released.", False),
+    "cancelled": ("This pickup was cancelled.", False),
+}
+
+
+def pickup_page(page: Page, pickup: Pickup, info: Mapping[str, str], qr_svg: str, action: str, csrf: str,
+                *, notice: str = "") -> str:  # fmt: skip
+    """The customer's pickup pass: QR, store, today's hours, deadline, and the "I'm here" button."""
+    text, good = _PICKUP_STATE_TEXT[pickup.state.value]
+    badge = f'<p class="o2o-badge {"o2o-good" if good else "o2o-bad" if good is False else ""}" role="status">{esc(text)}</p>'
+    waiting = pickup.state.value in ("placed", "accepted", "ready", "arrived")
+    qr = (f'<figure class="o2o-qr" id="pickup-qr">{qr_svg}<figcaption>Show this at the counter</figcaption></figure>'
+          if waiting else "")  # fmt: skip
+    items = "".join(f"<li>{i.quantity} &times; {esc(i.name or i.sku)}</li>" for i in pickup.items)
+    facts = [f"<dt>Store</dt><dd><strong>{esc(info['store_name'])}</strong><br>{esc(info['store_address'])}</dd>"]
+    if info.get("hours_today"):
+        facts.append(f"<dt>Open today</dt><dd>{esc(info['hours_today'])}</dd>")
+    if info.get("slot"):
+        facts.append(f"<dt>Your slot</dt><dd>{esc(info['slot'])}</dd>")
+    if info.get("deadline") and waiting:
+        facts.append(f"<dt>Collect by</dt><dd>{esc(info['deadline'])} ({esc(_city(info['timezone']))} time)</dd>")
+    here = ""
+    if pickup.state.value in ("placed", "accepted", "ready"):
+        here = (
+            f'<form method="post" action="{esc(action)}" class="o2o-form">{csrf_field(csrf)}'
+            '<label for="note">Where are you? (optional, e.g. parking bay and car)</label>'
+            '<input id="note" name="note" maxlength="200" autocomplete="off">'
+            '<button class="o2o-button" type="submit" id="im-here">I\'m here</button></form>'
+        )
+    elif pickup.state.value == "arrived" and pickup.arrival_note:
+        here = f'<p class="o2o-muted">You told us: {esc(pickup.arrival_note)}</p>'
+    note = f'<p class="o2o-badge o2o-good" role="status">{esc(notice)}</p>' if notice else ""
+    body = (
+        f'<article class="o2o-card o2o-pickup" aria-labelledby="pk-title"><h1 id="pk-title">Your pickup</h1>{note}{badge}{qr}'
+        f'<dl class="o2o-facts">{"".join(facts)}</dl><h2>Items</h2><ul>{items}</ul>{here}</article>'
+    )
+    return page.layout("Your pickup", body)
+
+
+def pickups_board(page: Page, store: Store, pickups: Sequence[Pickup], refresh_s: int) -> str:
+    """The store's pickup display: who is here (curbside notes first), what to prepare."""
+    head = f'<meta http-equiv="refresh" content="{int(refresh_s)}">'
+
+    def row(p: Pickup) -> str:
+        items = ", ".join(f"{i.quantity}&times; {esc(i.name or i.sku)}" for i in p.items)
+        note = f' <strong class="o2o-note">{esc(p.arrival_note)}</strong>' if p.arrival_note else ""
+        curb = " <span class=\"o2o-badge\">curbside</span>" if p.curbside else ""
+        who = esc(p.customer_email or p.customer_id or "guest")
+        return f'<li data-pickup="{esc(p.id)}" data-state="{esc(p.state.value)}"><code>{esc(p.id[-6:])}</code> {who}{curb}{note}<br>{items}</li>'
+
+    here = [p for p in pickups if p.state.value == "arrived"]
+    todo = [p for p in pickups if p.state.value in ("placed", "accepted")]
+    ready = [p for p in pickups if p.state.value == "ready"]
+    body = (
+        f'<section class="o2o-display" aria-labelledby="pb-title"><h1 id="pb-title">Pickups at {esc(store.name)}</h1>'
+        f'<h2>Here now ({len(here)})</h2><ul id="here">{"".join(map(row, here)) or "<li>nobody waiting</li>"}</ul>'
+        f'<h2>To prepare ({len(todo)})</h2><ul id="todo">{"".join(map(row, todo)) or "<li>nothing</li>"}</ul>'
+        f'<h2>Ready, not collected ({len(ready)})</h2><ul id="ready">{"".join(map(row, ready)) or "<li>none</li>"}</ul>'
+        "</section>"
+    )
+    return page.layout(f"Pickups at {store.name}", body, head=head, body_class="o2o-display-page")
