@@ -16,11 +16,11 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from o2o_sdk import ChannelBase, Contact, DeliveryResult, OutboundMessage
 
-__all__ = ["ConsoleChannel"]
+__all__ = ["ConsoleChannel", "store_alert"]
 
 
 class ConsoleChannel(ChannelBase):
@@ -68,3 +68,21 @@ class ConsoleChannel(ChannelBase):
                 out.write(f"Subject: {message.subject}\n\n{message.text.rstrip()}\n{rule}\n")
                 out.flush()
         return DeliveryResult(provider_id=idempotency_key, detail=str(self.path or "stdout"))
+
+
+def store_alert(sdk: Any, pickup: Any, what: str, out: TextIO | None = None) -> None:
+    """Write one store alert line (``[store ldn-soho] arrived: pickup pku_… — bay 4``), or a JSON
+    line to the configured ``path``."""
+    settings = sdk.config.plugin_settings("console")
+    items = ", ".join(f"{i.quantity}x {i.name or i.sku}" for i in pickup.items)
+    if settings.get("path"):
+        record = {"type": f"pickup.{what}", "store_id": pickup.store_id, "pickup_id": pickup.id, "items": items,
+                  "note": pickup.arrival_note, "curbside": pickup.curbside, "at": datetime.now(UTC).isoformat()}  # fmt: skip
+        with Path(settings["path"]).open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        return
+    note = f" — {pickup.arrival_note}" if pickup.arrival_note else ""
+    curb = " (curbside)" if pickup.curbside else ""
+    stream = out or sys.stdout
+    stream.write(f"[store {pickup.store_id}] {what}: pickup {pickup.id}{curb}: {items}{note}\n")
+    stream.flush()

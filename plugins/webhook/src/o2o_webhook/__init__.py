@@ -22,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
@@ -36,7 +38,9 @@ from o2o_sdk import (
     TransientDeliveryError,
 )
 
-__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "WebhookChannel", "sign", "verify_signature"]
+log = logging.getLogger("o2o_webhook")
+
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "WebhookChannel", "post_store_alert", "sign", "verify_signature"]
 
 SIGNATURE_HEADER = "X-O2O-Signature"
 TIMESTAMP_HEADER = "X-O2O-Timestamp"
@@ -131,3 +135,39 @@ class WebhookChannel(ChannelBase):
     def close(self) -> None:
         """Close the HTTP client."""
         self._client.close()
+
+
+def post_store_alert(sdk: Any, pickup: Any, what: str, *, client: httpx.Client | None = None) -> bool:
+    """POST a store alert about a pickup (``{"type": "pickup.arrived", "pickup": {...}}``), signed
+    with the webhook secret; the URL is the store's ``attributes["alert_webhook_url"]``, else the
+    setting ``store_alert_url`` (``O2O_WEBHOOK_STORE_ALERT_URL``). Returns whether it was delivered;
+    a failure is logged (the step it reports stands)."""
+    settings = sdk.config.plugin_settings("webhook")
+    try:
+        store = sdk.stores.get(pickup.store_id)
+        url = store.attributes.get("alert_webhook_url") or settings.get("store_alert_url")
+    except Exception:  # an unknown store: nowhere to send
+        return False
+    if not url:
+        return False
+    payload = {"type": f"pickup.{what}", "store_id": pickup.store_id, "pickup": sdk.converter.unstructure(pickup),
+               "pass_url": sdk.pickups.pass_url(pickup)}  # fmt: skip
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    ts = int(time.time())
+    secret = (settings.get("secret") or "").encode()
+    headers = {"Content-Type": "application/json", "Idempotency-Key": f"{pickup.id}:{what}:{pickup.version}",
+               TIMESTAMP_HEADER: str(ts), SIGNATURE_HEADER: sign(secret, ts, body)}  # fmt: skip
+    own = client is None
+    http = client or httpx.Client(timeout=float(settings.get("timeout") or 5), headers={"User-Agent": "o2o-webhook/0.1"})
+    try:
+        response = http.post(str(url), content=body, headers=headers)
+        ok = 200 <= response.status_code < 300
+        if not ok:
+            log.warning("store alert for pickup %s: %s answered HTTP %s", pickup.id, url, response.status_code)
+        return ok
+    except httpx.HTTPError as exc:
+        log.warning("store alert for pickup %s: %s could not be reached: %s", pickup.id, url, exc)
+        return False
+    finally:
+        if own:
+            http.close()
