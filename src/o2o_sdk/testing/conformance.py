@@ -114,6 +114,21 @@ class AdapterConformance:
         assert o2o_adapter.capabilities, "declare at least one Capability"
         assert all(isinstance(c, Capability) for c in o2o_adapter.capabilities)
 
+    def test_pickup_capabilities_have_their_methods(self, o2o_adapter: Adapter) -> None:
+        from ..adapters import AdapterBase, InventoryHoldAdapter, PickupAdapter
+
+        def own(method: str) -> bool:  # implemented, not AdapterBase's NotSupported default
+            return getattr(type(o2o_adapter), method, None) is not getattr(AdapterBase, method)
+
+        if Capability.PICKUPS not in o2o_adapter.capabilities and Capability.INVENTORY_HOLDS not in o2o_adapter.capabilities:
+            pytest.skip(f"{o2o_adapter.name} declares neither 'pickups' nor 'inventory_holds'")
+        if Capability.PICKUPS in o2o_adapter.capabilities:
+            assert isinstance(o2o_adapter, PickupAdapter) and own("pickup_changed"), \
+                "declaring 'pickups' needs pickup_changed(sdk, pickup, previous)"
+        if Capability.INVENTORY_HOLDS in o2o_adapter.capabilities:
+            assert isinstance(o2o_adapter, InventoryHoldAdapter) and own("hold_inventory") and own("release_inventory"), \
+                "declaring 'inventory_holds' needs hold_inventory and release_inventory"
+
     def test_adapter_is_registered_through_the_hook(self, o2o_conformance_sdk: O2O, o2o_adapter: Adapter) -> None:
         assert o2o_conformance_sdk.adapters.get(o2o_adapter.name) is o2o_adapter
 
