@@ -31,6 +31,9 @@ OPERATIONS = [
     ("POST", "/api/pos/v1/reservations/{reservation_id}/release"),
     ("POST", "/api/pos/v1/redeem"),
     ("POST", "/api/pos/v1/redemptions/{redemption_id}/void"),
+    ("GET", "/api/pos/v1/pickups"),
+    ("POST", "/api/pos/v1/pickups/handover"),
+    ("POST", "/api/pos/v1/pickups/{pickup_id}/{step}"),
     ("GET", "/api/stores/near"),
 ]
 

@@ -146,6 +146,35 @@ def _schemas() -> dict[str, Any]:
                 "refusals": {"type": "array", "items": _ref("Refusal")},
             },
         },
+        "Pickup": {
+            "type": "object",
+            "required": ["id", "kind", "store_id", "state", "version"],
+            "properties": {
+                "id": _STR, "kind": {"type": "string", "enum": ["order", "reservation"]}, "store_id": _STR,
+                "state": {"type": "string", "enum": ["placed", "accepted", "ready", "arrived", "handed_over", "released", "cancelled"]},
+                "customer_id": {"type": ["string", "null"]}, "customer_email": {"type": ["string", "null"]},
+                "items": {"type": "array", "items": {"type": "object"}}, "deadline": {"type": ["string", "null"]},
+                "slot_start": {"type": ["string", "null"]}, "platform": {"type": ["string", "null"]},
+                "order_id": {"type": ["string", "null"]}, "arrival_note": {"type": ["string", "null"]},
+                "curbside": {"type": "boolean"}, "bought": {"type": ["boolean", "null"]}, "version": {"type": "integer"},
+            },
+        },
+        "PickupList": {"type": "object", "required": ["pickups"], "properties": {"pickups": {"type": "array", "items": _ref("Pickup")}}},
+        "HandoverRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["pass"],
+            "properties": {
+                "pass": {"type": "string", "minLength": 1, "maxLength": 1024, "description": "The scanned pickup pass (token or link)."},
+                "store_id": {"type": "string", "maxLength": 200},
+                "bought": {"type": "boolean", "description": "Reservations: whether the customer bought."},
+            },
+        },
+        "PickupStepRequest": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"note": {"type": "string", "maxLength": 200}, "reason": {"type": "string", "maxLength": 500}},
+        },
         "Reservation": {
             "type": "object",
             "required": ["id", "voucher_id", "offer_id", "store_id", "expires_at", "status"],
@@ -281,6 +310,35 @@ def openapi_document(server: str) -> dict[str, Any]:
                 "post": _post("Void a redemption", "Gives caps and budget back; voiding twice returns the first void.",
                               "VoidRequest", "200", _json(_ref("Redemption"), "The voided redemption."),
                               params=[{"name": "redemption_id", **id_param}])
+            },
+            "/api/pos/v1/pickups": {
+                "get": {
+                    "summary": "Pickups waiting at the key's store",
+                    "security": [{"apiKey": []}],
+                    "parameters": [
+                        {"name": "state", "in": "query", "schema": {"type": "string", "enum": [
+                            "placed", "accepted", "ready", "arrived", "handed_over", "released", "cancelled"]}},
+                        {"name": "store_id", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                    ],
+                    "responses": {"200": _json(_ref("PickupList"), "Oldest first."), **_COMMON},
+                }
+            },
+            "/api/pos/v1/pickups/handover": {
+                "post": {**_post("Hand a pickup over", "After scanning the pickup pass; once only (409 already_handed_over),"
+                                 " at the pickup's store only (409 wrong_store).", "HandoverRequest", "200",
+                                 _json(_ref("Pickup"), "The pickup, handed over.")),
+                         "responses": {"200": _json(_ref("Pickup"), "The pickup, handed over."), **_COMMON,
+                                       "409": _error("Not allowed now: already_handed_over, wrong_store, illegal_transition.")}}
+            },
+            "/api/pos/v1/pickups/{pickup_id}/{step}": {
+                "post": {**_post("Take a pickup step", "accept, ready, arrived (note) or cancel (reason).", "PickupStepRequest",
+                                 "200", _json(_ref("Pickup"), "The pickup after the step."),
+                                 params=[{"name": "pickup_id", **id_param},
+                                         {"name": "step", "in": "path", "required": True,
+                                          "schema": {"type": "string", "enum": ["accept", "ready", "arrived", "cancel"]}}],
+                                 body_required=False),
+                         "responses": {"200": _json(_ref("Pickup"), "The pickup after the step."), **_COMMON,
+                                       "409": _error("Not allowed from the pickup's state (illegal_transition, already_…).")}}
             },
             "/api/stores/near": {
                 "get": {
