@@ -512,3 +512,55 @@ def test_pickups_follow_the_journal_cursor_of_follow_ups_without_losing_events(s
         sdk.pickups.ready(place(sdk, customer_id=f"c{i}").id)
     assert sdk.followups.plan() >= 3
     assert sorted(f.customer_id for f in sdk.followups.list(status=FollowUpStatus.PENDING) if f.flow == "pickup_ready") == ["c0", "c1", "c2"]
+
+
+class HoldingPlatform(AdapterBase):
+    """A platform that sets stock aside itself (like Square's RESERVED_FOR_SALE)."""
+
+    name = "holdco"
+    capabilities = frozenset({Capability.INVENTORY_HOLDS})
+
+    def __init__(self, short: bool = False) -> None:
+        self.calls: list[tuple[str, ...]] = []
+        self.short = short
+
+    def hold_inventory(self, sdk: O2O, pickup: Pickup) -> str:
+        if self.short:
+            raise PlatformError("only 0 left", code="insufficient_stock")
+        self.calls.append(("hold", pickup.id, ",".join(f"{i.sku}x{i.quantity}" for i in pickup.items)))
+        return f"adj-{pickup.id[-4:]}"
+
+    def release_inventory(self, sdk: O2O, pickup: Pickup, hold_ref: str, sold: bool) -> None:
+        self.calls.append(("release", hold_ref, str(sold)))
+
+
+def holding_store(sdk: O2O) -> None:
+    sdk.stores.add(Store("lon-hold", "Hold Street", "Europe/London", 51.5, -0.1, "", ("pickup",),
+                         external_ids={"holdco": "LOC-1"}))  # fmt: skip
+
+
+def test_a_reservation_is_held_on_the_platform_and_released_as_sold_or_not(sdk: O2O) -> None:
+    holding_store(sdk)
+    platform = HoldingPlatform()
+    sdk.plugins.register(platform)
+    bought = sdk.pickups.create("lon-hold", [OrderLine("DRESS-S", 1)], kind="reservation", customer_id="c1")
+    assert bought.hold_ref == f"adj-{bought.id[-4:]}" and sdk.pickups.held(["lon-hold"], ["DRESS-S"]) == {}
+    sdk.pickups.arrived(bought.id)
+    sdk.pickups.handover(bought.id, store_id="lon-hold", bought=True)
+    left = sdk.pickups.create("lon-hold", [OrderLine("DRESS-M", 2)], kind="reservation", customer_id="c2")
+    sdk.pickups.cancel(left.id, reason="changed her mind")
+    assert platform.calls == [
+        ("hold", bought.id, "DRESS-Sx1"), ("release", bought.hold_ref, "True"),
+        ("hold", left.id, "DRESS-Mx2"), ("release", f"adj-{left.id[-4:]}", "False"),
+    ]  # fmt: skip
+
+
+def test_when_the_platform_cannot_hold_the_sdk_holds_and_journals_why(sdk: O2O) -> None:
+    holding_store(sdk)
+    sdk.plugins.register(HoldingPlatform(short=True))
+    r = sdk.pickups.create("lon-hold", [OrderLine("DRESS-S", 1)], kind="reservation", customer_id="c1")
+    assert r.hold_ref == "sdk" and sdk.pickups.held(["lon-hold"], ["DRESS-S"]) == {"lon-hold": {"DRESS-S": 1}}
+    [failed] = [e for e in sdk.journal.read(limit=100) if e.type == EventType.PICKUP_PLATFORM_FAILED]
+    assert (failed.data["call"], failed.data["error"]) == ("hold_inventory", "insufficient_stock")
+    sdk.pickups.cancel(r.id)
+    assert sdk.pickups.held(["lon-hold"], ["DRESS-S"]) == {}

@@ -133,3 +133,20 @@ def test_in_a_browser_the_pass_qr_decodes_and_i_am_here_alerts_the_store(live: L
         ctx.close()
     assert sqlite_shop.pickups.get(p.id).state.value == "arrived"
     assert alerts == [("placed", None), ("arrived", "bay 9")]
+
+
+def test_the_pass_qr_png_for_emails_decodes_to_the_pass(shop: O2O) -> None:
+    import io
+
+    import zxingcpp
+
+    p = a_pickup(shop)
+    client = client_for(create_app(shop))
+    png = client.get(f"/pickup/{shop.pickups.pass_token(p)}/qr.png")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert [r.text for r in zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))] == [shop.pickups.pass_url(p)]
+    assert client.get("/pickup/forged/qr.png").status_code == 404
+    shop.followups.plan()
+    [ready] = [f for f in shop.followups.list() if f.flow == "pickup_ready"]
+    html = shop.followups.preview(ready.id).html or ""
+    assert f'src="{shop.pickups.pass_url(p)}/qr.png"' in html

@@ -53,6 +53,7 @@ TEMPLATES = (
         "Show this pass at the counter, and tap \"I'm here\" when you arrive:\n${pass_url}",
         html="<p>Hi ${name},</p><p>your order is ready at <b>${store_name}</b>, ${store_address}.</p>"
         "<p>Open today: ${hours_today}. Please collect it by <b>${deadline}</b>.</p>"
+        '<p><img src="${pass_url}/qr.png" width="222" height="222" alt="Your pickup QR code"></p>'
         '<p><a href="${pass_url}">Your pickup pass</a>: show it at the counter, and tap "I\'m here" when you arrive.</p>',
     ),
     FollowUpTemplate(

@@ -588,6 +588,17 @@ class _Web:
         text = pages.pickup_page(page, pickup, info, svg, action, csrf, notice=notice)
         return self.with_csrf(request, self.html(text, status, no_store=True), new_cookie)
 
+    async def pickup_qr(self, request: Request) -> Response:
+        """The pass QR as PNG (for the pickup email: mail clients show PNG, not inline SVG)."""
+        import io
+
+        pickup = await self.run(self._pickup, request.path_params["token"])
+        if pickup is None:
+            raise HTTPException(404)
+        buffer = io.BytesIO()
+        self.sdk.pickups.pass_qr(pickup).save(buffer, kind="png", scale=6, border=4)
+        return Response(buffer.getvalue(), media_type="image/png", headers={"Cache-Control": "no-store"})
+
     # ------------------------------------------------------------------ pickups at the counter (POS API and display)
     async def pos_pickups(self, request: Request) -> Response:
         key = await self.api_key(request)
@@ -1049,6 +1060,7 @@ def create_app(
         Route("/staff/display", guard(web.staff_display), methods=["GET"]),
         Route("/staff/pickups", guard(web.staff_pickups), methods=["GET"]),
         Route("/pickup/{token}", guard(web.pickup), methods=["GET", "POST"]),
+        Route("/pickup/{token}/qr.png", guard(web.pickup_qr), methods=["GET"]),
         Route("/api/pos/v1/pickups", guard(web.pos_pickups), methods=["GET"]),
         Route("/api/pos/v1/pickups/handover", guard(web.pos_pickup_handover), methods=["POST"]),
         Route("/api/pos/v1/pickups/{pickup_id}/{step}", guard(web.pos_pickup_step), methods=["POST"]),
