@@ -8,7 +8,10 @@ appends the journal event.
 
 Journal data of both events: ``platform``, ``order_id``, ``kind``, ``location_id``,
 ``customer_email``, ``platform_customer_id``, ``discount_codes``, ``total_minor``,
-``currency``, ``occurred_at`` (ISO 8601), ``delivery_id``. The event's ``store_id``,
+``currency``, ``occurred_at`` (ISO 8601), ``delivery_id``; and ``reservation_id`` for an
+in-store order of a customer who came to try on reserved items at that store
+(``PickupSettings.tryon_window``). An order with ``pickup`` details gets exactly one pickup
+(``sdk.pickups``), returned on every redelivery as ``RecordedOrder.pickup``. The event's ``store_id``,
 ``offer_id``, ``voucher_id`` and ``customer_id`` columns are set as the order has them
 (``customer_id`` is the voucher's customer when a voucher matched, else the platform's
 customer id).
