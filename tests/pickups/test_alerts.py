@@ -82,7 +82,7 @@ def test_console_alerts_print_a_line_or_append_json(make_sdk: Callable[..., O2O]
     sdk.stores.add(Store("lon-x", "X", "Europe/London", 51.5, -0.1))
     p = sdk.pickups.create("lon-x", [OrderLine("A", 1, "Apple pie")], customer_id="c1")
     sdk.pickups.arrived(p.id, note="at the door")
-    out = capsys.readouterr().out
+    out = capsys.readouterr().err
     assert f"[store lon-x] arrived: pickup {p.id}: 1x Apple pie — at the door" in out
     path = tmp_path / "alerts.jsonl"
     sdk2 = make_sdk(plugin_config={"console": {"path": str(path)}})

@@ -37,6 +37,7 @@ ID_COLUMNS: dict[tuple[str, str], str | None] = {
     ("attributions", "customer_id"): "at",
     ("followups", "customer_id"): "created_at",
     ("followup_sends", "customer_id"): "sent_at",
+    ("pickups", "customer_id"): "created_at",
 }
 #: Tables whose rows are only personal data (contact details): deleted, by customer column and
 #: time column. The follow-up suppression list is kept on purpose: it is what stops messages
@@ -53,11 +54,12 @@ JSON_COLUMNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("idempotency_keys", "result"): ("key",),
     ("checkins", "evidence"): ("id",),
     ("followups", "data"): ("id",),
+    ("pickups", "data"): ("id",),
 }
 #: Columns whose names look personal but are not (checked by the schema test).
 NOT_PERSONAL: frozenset[tuple[str, str]] = frozenset()
 #: JSON keys whose values are personal data: removed wherever they appear.
-PII_KEYS = frozenset({"customer_email", "email", "phone", "name", "first_name", "last_name", "full_name", "address", "to"})
+PII_KEYS = frozenset({"customer_email", "email", "phone", "name", "first_name", "last_name", "full_name", "address", "to", "arrival_note"})
 
 ANON_PREFIX = "anon_"
 

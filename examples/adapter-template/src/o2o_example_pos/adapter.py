@@ -65,7 +65,8 @@ class ExamplePosAdapter(AdapterBase):
     """Stores, inventory, coupons, customers and order webhooks of Example POS."""
 
     name = "example"
-    capabilities = frozenset(Capability)
+    capabilities = frozenset({Capability.STORES, Capability.INVENTORY, Capability.DISCOUNTS, Capability.CUSTOMERS,
+                              Capability.WEBHOOKS})  # fmt: skip
 
     def __init__(self, settings: ExamplePosSettings, *, sleep: Callable[[float], None] | None = None) -> None:
         self.settings = settings

@@ -71,8 +71,8 @@ class ConsoleChannel(ChannelBase):
 
 
 def store_alert(sdk: Any, pickup: Any, what: str, out: TextIO | None = None) -> None:
-    """Write one store alert line (``[store ldn-soho] arrived: pickup pku_… — bay 4``), or a JSON
-    line to the configured ``path``."""
+    """Write one store alert line to stderr (``[store ldn-soho] arrived: pickup pku_… — bay 4``),
+    or a JSON line to the configured ``path``."""
     settings = sdk.config.plugin_settings("console")
     items = ", ".join(f"{i.quantity}x {i.name or i.sku}" for i in pickup.items)
     if settings.get("path"):
@@ -83,6 +83,6 @@ def store_alert(sdk: Any, pickup: Any, what: str, out: TextIO | None = None) -> 
         return
     note = f" — {pickup.arrival_note}" if pickup.arrival_note else ""
     curb = " (curbside)" if pickup.curbside else ""
-    stream = out or sys.stdout
+    stream = out or sys.stderr  # stdout may be a command's --json answer
     stream.write(f"[store {pickup.store_id}] {what}: pickup {pickup.id}{curb}: {items}{note}\n")
     stream.flush()

@@ -20,7 +20,7 @@ def o2o_register_channels(sdk: O2O, register: Callable[[Any], None]) -> None:
 
 @hookimpl
 def o2o_pickup_alert(sdk: O2O, pickup: Any, what: str) -> None:
-    """Store-facing alerts on the console (or appended to ``O2O_CONSOLE_PATH`` as JSON lines)."""
+    """Store-facing alerts on the console's stderr (or appended to ``O2O_CONSOLE_PATH`` as JSON lines)."""
     from . import store_alert
 
     store_alert(sdk, pickup, what)
