@@ -411,11 +411,14 @@ def webhook_endpoint(sdk: O2O, platform: str) -> Any:
     """A Starlette endpoint (``async def endpoint(request)``) receiving ``platform``'s webhooks,
     for ``o2o_register_routes``: ``register("/webhooks/shopify", webhook_endpoint(sdk, "shopify"),
     methods=["POST"])``. Answers 200 with counts, 401 for a bad signature, 400 for an unreadable
-    payload. Needs the ``web`` extra (Starlette)."""
+    payload, 503 (with ``Retry-After``) when a platform call or our own storage failed, so the
+    platform delivers again. Needs the ``web`` extra (Starlette)."""
 
     async def endpoint(request: Any) -> Any:
         from starlette.concurrency import run_in_threadpool
         from starlette.responses import JSONResponse
+
+        from .http import PlatformError
 
         body = await request.body()
         try:
@@ -423,6 +426,13 @@ def webhook_endpoint(sdk: O2O, platform: str) -> Any:
         except WebhookRejected as exc:
             log.warning("%s webhook rejected: %s", platform, exc.code)
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=_STATUS_BY_CODE.get(exc.code, 400))
+        except PlatformError as exc:  # e.g. fetching the order failed: the platform retries a 503
+            log.warning("%s webhook: the platform call failed: %s", platform, exc.code)
+            return JSONResponse({"error": exc.code, "message": exc.message}, status_code=503, headers={"Retry-After": "30"})
+        except O2OError as exc:  # our configuration or storage: no traceback to the platform, a retry later
+            log.error("%s webhook could not be processed: %s: %s", platform, exc.code, exc.message)
+            return JSONResponse({"error": exc.code, "message": "The delivery could not be processed; retry later."},
+                                status_code=503, headers={"Retry-After": "60"})  # fmt: skip
         recorded = sum(1 for r in results if r.recorded)
         return JSONResponse({"recorded": recorded, "duplicates": len(results) - recorded})
 

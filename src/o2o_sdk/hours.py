@@ -68,6 +68,8 @@ def _parse_time(text: str, *, end: bool) -> int:
     if not m:
         raise _hours_error(f"{text.strip()!r} is not a time; write it as HH:MM, e.g. 09:30.")
     h, mi = int(m[1]), int(m[2])
+    if end and 24 < h < 48 and mi <= 59:  # GTFS-style "30:00": 06:00 the next day (a 24-hour span from 06:00)
+        return h * 60 + mi
     if mi > 59 or h > 24 or (h == 24 and (mi or not end)):
         raise _hours_error(f"{text.strip()!r} is not a time of day (00:00-23:59, or 24:00 as a closing time).")
     return h * 60 + mi
@@ -103,9 +105,13 @@ class Interval:
             if end == start:
                 raise _hours_error(f"{text.strip()!r} opens and closes at the same time; write 00:00-24:00 for a whole day.")
             return cls(0, _DAY_MIN)
+        if end > _DAY_MIN and not start < end <= start + _DAY_MIN:
+            raise _hours_error(f"{text.strip()!r}: an end after 24:00 is the next day and an interval lasts at most 24 hours.")
         return cls(start, end if end > start else end + _DAY_MIN)
 
     def __str__(self) -> str:
+        if self.end - self.start == _DAY_MIN and self.start:  # 24 hours from a time other than midnight
+            return f"{_fmt(self.start)}-{_fmt(self.end)}"
         end = self.end if self.end == _DAY_MIN else self.end % _DAY_MIN
         return f"{_fmt(self.start)}-{'24:00' if end == _DAY_MIN else _fmt(end)}"
 

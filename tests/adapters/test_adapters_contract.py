@@ -54,6 +54,10 @@ class Acme(AdapterBase):
             raise WebhookRejected("bad", code="bad_signature")
         if request.body == b"broken":
             raise WebhookRejected("broken", code="malformed_payload")
+        if request.body == b"platform-down":
+            from o2o_sdk.http import PlatformError
+
+            raise PlatformError("acme answered HTTP 502 while we fetched the order", code="http_502")
         return [OrderEvent("acme", request.body.decode(), OrderKind.ONLINE, sdk.clock.now(), delivery_id=request.header("x-acme-id"))]
 
 
@@ -175,6 +179,8 @@ def test_webhook_endpoint_answers_by_outcome(o2o_make_sdk) -> None:
     assert client.post("/hooks/acme", content=b"o-8").status_code == 401
     assert client.post("/hooks/acme", content=b"broken", headers={"X-Acme-Signature": "ok"}).status_code == 400
     assert client.post("/hooks/zzz", content=b"x").status_code == 404
+    down = client.post("/hooks/acme", content=b"platform-down", headers={"X-Acme-Signature": "ok"})
+    assert (down.status_code, down.headers["retry-after"], down.json()["error"]) == (503, "30", "http_502")
 
 
 def _dispatch(sdk: O2O):

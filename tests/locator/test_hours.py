@@ -197,3 +197,11 @@ def test_unknown_time_zone_is_a_typed_error() -> None:
     with pytest.raises(InvalidInput) as info:
         OpeningHours.always_open().is_open(datetime(2026, 1, 1, tzinfo=UTC), "Mars/Olympus_Mons")
     assert info.value.code == "unknown_timezone"
+
+
+def test_a_24_hour_span_from_a_time_other_than_midnight_round_trips() -> None:
+    hours = OpeningHours(((Interval(360, 1800),),) + ((),) * 6)
+    assert hours.to_dict() == {"weekly": {"mon": ["06:00-30:00"]}}
+    assert OpeningHours.parse(hours.to_dict()) == hours
+    with pytest.raises(InvalidInput):
+        OpeningHours.parse({"weekly": {"mon": ["06:00-31:00"]}})
