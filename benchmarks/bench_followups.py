@@ -12,7 +12,11 @@
    The ratio is the outbox's overhead: send-time policy (contacts, consent, suppression, caps,
    quiet hours), templates, the send ledger, journal events.
 
-    .venv/bin/python benchmarks/bench_followups.py [--n 3000] [--pg postgresql://127.0.0.1:5432/test]
+Caps and quiet hours are off by default. ``--caps`` turns on frequency caps far above what the
+run sends (1,000 per day and per week), so that every batch also takes its cap slots under the
+per-customer lock — the price of caps that hold across workers.
+
+    .venv/bin/python benchmarks/bench_followups.py [--n 3000] [--caps] [--pg postgresql://127.0.0.1:5432/test]
 
 Needs o2o-webhook installed (``make`` does it) and PostgreSQL for the PostgreSQL rows.
 """
@@ -81,17 +85,18 @@ def serve_sink(port_file: str) -> None:
 
 
 # ------------------------------------------------------------------ a worker (its own process)
-def _config(url: str, sink: str) -> Any:
+def _config(url: str, sink: str, caps: bool = False) -> Any:
     from o2o_sdk import Config, FollowupSettings
     from o2o_sdk.tokens import parse_secret_keys
 
-    settings = FollowupSettings(quiet_hours=None, cap_per_day=None, cap_per_week=None, batch_size=BATCH,
+    cap = 1000 if caps else None
+    settings = FollowupSettings(quiet_hours=None, cap_per_day=cap, cap_per_week=cap, batch_size=BATCH,
                                 lease=timedelta(minutes=5))  # fmt: skip
     return Config(database_url=url, secret_keys=tuple(parse_secret_keys(KEYS)), base_url="https://shop.example",
                   followups=settings, plugin_config={"webhook": {"url": sink, "secret": "bench"}})  # fmt: skip
 
 
-def run_worker(url: str, sink: str, go_file: str, noop: bool) -> None:
+def run_worker(url: str, sink: str, go_file: str, noop: bool, caps: bool) -> None:
     from o2o_sdk import O2O, ChannelBase, DeliveryResult, FollowUpTemplate
 
     class Noop(ChannelBase):
@@ -104,7 +109,7 @@ def run_worker(url: str, sink: str, go_file: str, noop: bool) -> None:
         def send(self, message: Any, idempotency_key: str) -> DeliveryResult:
             return DeliveryResult()
 
-    with O2O(_config(url, sink)) as sdk:
+    with O2O(_config(url, sink, caps)) as sdk:
         sdk.followups.add_template(FollowUpTemplate("ping", "Ping $customer_id", "Hello $name ($customer_id)"))
         if noop:
             sdk.followups.channels.add(Noop())
@@ -201,6 +206,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=3000, help="follow-ups per run (default 3000)")
     parser.add_argument("--pg", default=os.environ.get("O2O_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test"))
     parser.add_argument("--skip-pg", action="store_true")
+    parser.add_argument("--caps", action="store_true", help="frequency caps on (never reached): cap slots are taken")
     opts = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="o2o-bench-fu-"))
     go = tmp / "go"
@@ -224,7 +230,8 @@ def main() -> None:
                         url, schema = f"sqlite:///{tmp / f'bench-{workers}-{noop}.db'}", ""
                     _fill(url, opts.n)
                     http.get(sink.replace("/hook", "/reset"))
-                    results = _run(["--worker", url, sink, str(go), "noop" if noop else "http"], workers, go)
+                    mode = ["--worker", url, sink, str(go), "noop" if noop else "http", "caps" if opts.caps else "nocaps"]
+                    results = _run(mode, workers, go)
                     stats = http.get(sink.replace("/hook", "/stats")).json()
                     sent = sum(r["sent"] for r in results)
                     rate = _rate(results, opts.n)
@@ -246,7 +253,8 @@ def main() -> None:
         http.close()
         sink_proc.terminate()
     print()
-    print(f"Run {datetime.now(UTC):%Y-%m-%d}, batch {BATCH}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    caps = "caps on (1,000/day, never reached)" if opts.caps else "caps off"
+    print(f"Run {datetime.now(UTC):%Y-%m-%d}, batch {BATCH}, {caps}, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print("| backend | workers | channel | follow-ups | sent | delivered/s | duplicates at the sink | bare SKIP LOCKED loop |")
     print("|---|---:|---|---:|---:|---:|---|---|")
     print("\n".join(rows))
@@ -269,7 +277,7 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--sink"]:
         serve_sink(sys.argv[2])
     elif sys.argv[1:2] == ["--worker"]:
-        run_worker(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "noop")
+        run_worker(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "noop", sys.argv[6:7] == ["caps"])
     elif sys.argv[1:2] == ["--bare"]:
         run_bare_worker(sys.argv[2], sys.argv[3])
     else:

@@ -3,9 +3,10 @@
 ::
 
     journal event ──► o2o_plan_followups (flows) ──► outbox row (due time, unique dedupe key)
-                  ──► worker claims (SKIP LOCKED / BEGIN IMMEDIATE, lease)
+                  ──► worker claims (SKIP LOCKED + per-customer lock / BEGIN IMMEDIATE, lease;
+                      one worker per customer at a time)
                   ──► send-time policy: ledger, consent, suppression, exit conditions,
-                      quiet hours (recipient's zone), caps
+                      quiet hours (recipient's zone), caps (a claimed row counts until recorded)
                   ──► template + o2o_personalize_followup ──► channel.send(message, idempotency_key)
                   ──► ledger + status + journal ``followup_sent`` in one transaction
 

@@ -1,16 +1,36 @@
 """All SQL of the follow-up engine: contacts, suppressions, the outbox, its send ledger, cursors.
 
-Claiming is one statement in one write transaction::
+**Claiming** takes due rows (pending, or claimed with a lease that ran out) in one write
+transaction, and never a row of a customer who has another row under a live claim — one
+worker at a time works on a customer, so two workers never race for the same customer's
+frequency cap::
 
-    UPDATE followups SET status = 'claimed', worker_id = ?, attempts = attempts + 1, lease_until = ?, due_at = ?
-    WHERE id IN (SELECT id FROM followups WHERE status IN ('pending', 'claimed') AND due_at <= ?
-                 ORDER BY due_at LIMIT ? [FOR UPDATE SKIP LOCKED])
-    RETURNING …
+    candidates: SELECT id, customer_id FROM followups WHERE status IN ('pending', 'claimed') AND due_at <= now
+                AND customer_id NOT IN (customers with a row claimed and lease_until > now)
+                ORDER BY due_at LIMIT n [FOR UPDATE SKIP LOCKED]
+    claim:      UPDATE followups SET status = 'claimed', worker_id, attempts + 1, lease_until, due_at = lease end
+                WHERE id IN (candidates) [AND customer_id NOT IN (… the same, checked again)] RETURNING …
 
-On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets parallel workers take disjoint batches without
-waiting; on SQLite the write transaction is ``BEGIN IMMEDIATE`` (one writer at a time), so
-the select-and-update is atomic there too. A claimed row's ``due_at`` is its lease end:
-a worker that dies leaves rows that become due again when the lease runs out.
+On SQLite the transaction is ``BEGIN IMMEDIATE`` (one writer at a time), so the two steps
+are one statement and nothing can slip between them. On PostgreSQL ``FOR UPDATE SKIP
+LOCKED`` gives parallel workers disjoint rows without waiting, but two of them can still pick
+different rows of one customer; so the claim takes a transaction-scoped advisory lock per
+candidate customer (``pg_try_advisory_xact_lock`` on a hash of the id; never waiting: a
+customer another claim holds now is passed over, and the claim looks further down the queue
+to fill its batch), then claims in a new statement — a new snapshot, which sees every claim
+committed before the lock was granted — checking again that nobody claimed the customer
+meanwhile.
+
+A claimed row's ``due_at`` is its lease end: a worker that dies leaves rows that become due
+again when the lease runs out; a live worker extends the lease of its batch past half of it.
+
+**Caps**: a claimed row counts against its customer's caps from the moment it is claimed —
+claiming is taking the cap slot. :meth:`Outbox.cap_usage` reads, in one statement, the
+customer's recorded sends and every row of theirs claimed by another worker; with the claim
+rule above there is none in normal operation, so the count is exact, and after a worker's
+lease ran out mid-send its row still counts (conservatively: as sent now) until it is
+recorded, so a rescuer of the same customer cannot exceed the cap either. A row goes from
+claimed to sent in the transaction that writes its ledger entry, so it is always counted once.
 
 The send ledger (``followup_sends``, primary key = follow-up id) is written in the same
 transaction that marks a row sent; a rescued row whose send was already recorded is marked
@@ -19,6 +39,7 @@ sent without calling the channel again, and a second recording is counted as a d
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,8 +48,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConfigurationError
-from ..models import Consent, Contact, FollowUp, FollowUpStatus, JournalEvent
+from ..errors import ConfigurationError, NotFound
+from ..models import Consent, Contact, FollowUp, FollowUpStatus, JournalEvent, Voucher
 
 if TYPE_CHECKING:
     import cattrs
@@ -45,10 +66,23 @@ _COLS = (
 )
 _CONTACT_COLS = "customer_id, timezone, email, phone, name, consents, last_visit_at"
 _LIVE = ("pending", "claimed")
+#: How many times a claim looks again when every customer it chose was claimed by another worker
+#: meanwhile (PostgreSQL; each time means another claim succeeded, so this bounds nothing in practice).
+_CLAIM_TRIES = 100
+#: Not a customer with a row under a live claim. (``NOT IN`` rather than a correlated ``NOT
+#: EXISTS``: PostgreSQL hashes the few claimed customers once, whatever its statistics say.)
+_CUSTOMER_FREE = "customer_id NOT IN (SELECT customer_id FROM followups WHERE status = 'claimed' AND lease_until > ?)"
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def customer_lock_key(customer_id: str) -> int:
+    """The PostgreSQL advisory-lock key of a customer's follow-ups: a signed 64-bit hash of the
+    id (a collision only makes two customers wait for each other)."""
+    digest = hashlib.blake2b(customer_id.encode(), digest_size=8, person=b"o2o-followups").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @attrs.frozen
@@ -78,7 +112,7 @@ class Outbox:
         self._s: SQLStorage = storage
         self._d = storage.dialect
         self._converter = converter
-        self._skip_locked = " FOR UPDATE SKIP LOCKED" if storage.dialect_name == "postgresql" else ""
+        self._pg = storage.dialect_name == "postgresql"
         self._for_update = self._d.for_update
 
     # ------------------------------------------------------------------ plumbing
@@ -175,16 +209,115 @@ class Outbox:
 
     # ------------------------------------------------------------------ claiming and completing
     def claim(self, worker_id: str, now: datetime, limit: int, lease_until: datetime) -> list[FollowUp]:
-        """Take up to ``limit`` due rows (pending, or claimed with an expired lease) for ``worker_id``."""
+        """Take up to ``limit`` due rows (pending, or claimed with an expired lease) for ``worker_id``,
+        skipping customers who have a row under another live claim."""
         ts = self._d.ts_in
-        sql = self._q(
+        update = (
             "UPDATE followups SET status = 'claimed', worker_id = ?, attempts = attempts + 1, lease_until = ?, due_at = ?"
-            " WHERE id IN (SELECT id FROM followups WHERE status IN ('pending', 'claimed') AND due_at <= ?"
-            f" ORDER BY due_at LIMIT ?{self._skip_locked}) RETURNING {_COLS}"
+            " WHERE id IN ({ids}){extra} RETURNING " + _COLS
         )
-        with self.transaction() as tx:
-            rows = tx.cur.execute(sql, (worker_id, ts(lease_until), ts(lease_until), ts(now), limit)).fetchall()
+        candidates = (
+            "SELECT id{more} FROM followups WHERE status IN ('pending', 'claimed') AND due_at <= ?"
+            f" AND {_CUSTOMER_FREE}{{extra}} ORDER BY due_at LIMIT ?"
+        )
+        if not self._pg:
+            # BEGIN IMMEDIATE: no other claim can run between the check and the update.
+            sql = self._q(update.format(ids=candidates.format(more="", extra=""), extra=""))
+            with self.transaction() as tx:
+                rows = tx.cur.execute(sql, (worker_id, ts(lease_until), ts(lease_until), ts(now), ts(now), limit)).fetchall()
+            return self._claimed(rows)
+        pick = self._q(
+            candidates.format(more=", customer_id", extra=" AND id <> ALL(?::text[]) AND customer_id <> ALL(?::text[])")
+            + " FOR UPDATE SKIP LOCKED"
+        )
+        take = self._q(update.format(ids="SELECT unnest(?::text[])", extra=f" AND {_CUSTOMER_FREE}"))
+        for _ in range(_CLAIM_TRIES):
+            with self.transaction() as tx:
+                cur: Any = tx.cur
+                chosen: list[str] = []
+                contended: set[str] = set()
+                held: set[int] = set()
+                while len(chosen) < limit:
+                    found = cur.execute(pick, (ts(now), ts(now), chosen, sorted(contended), limit - len(chosen))).fetchall()
+                    if not found:
+                        break
+                    keys = {customer_lock_key(c) for _, c in found} - held
+                    # Never waits: a customer another claim holds right now is left for a later claim.
+                    held |= {int(r[0]) for r in cur.execute(
+                        "SELECT k FROM unnest(%s::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)", (sorted(keys),)
+                    ).fetchall()}  # fmt: skip
+                    chosen += [i for i, c in found if customer_lock_key(c) in held]
+                    # Customers other claims hold: look further down the queue for the rest of the batch.
+                    contended |= {c for _, c in found if customer_lock_key(c) not in held}
+                # A new statement, a new snapshot: it sees claims committed before our locks were granted.
+                rows = cur.execute(take, (worker_id, ts(lease_until), ts(lease_until), chosen, ts(now))).fetchall() if chosen else []
+            if rows or not chosen:  # else every chosen customer was claimed just before we locked it: look again
+                return self._claimed(rows)
+        return []
+
+    def _claimed(self, rows: Sequence[Any]) -> list[FollowUp]:
         return sorted((self._row(r) for r in rows), key=lambda f: (f.created_at, f.id))
+
+    def extend_lease(self, worker_id: str, ids: Sequence[str], lease_until: datetime) -> set[str]:
+        """Extend this worker's claim on ``ids`` to ``lease_until``; returns the ids it still held."""
+        if not ids:
+            return set()
+        marks = ", ".join("?" for _ in ids)
+        with self.transaction() as tx:
+            rows = tx.cur.execute(
+                self._q(f"UPDATE followups SET lease_until = ?, due_at = ? WHERE id IN ({marks}) AND worker_id = ?"
+                        " AND status = 'claimed' RETURNING id"),
+                (self._d.ts_in(lease_until), self._d.ts_in(lease_until), *ids, worker_id),
+            ).fetchall()  # fmt: skip
+        return {r[0] for r in rows}
+
+    def cap_usage(self, customer_ids: Sequence[str], batch: Sequence[str], since: datetime,
+                  now: datetime) -> dict[str, list[datetime]]:  # fmt: skip
+        """What counts against each customer's caps, oldest first: the recorded non-transactional
+        sends since ``since``, and every non-transactional row of theirs claimed outside ``batch``
+        (this worker's batch), dated ``now`` — another worker may be sending it right now.
+
+        One statement, so one snapshot: a row moving from claimed to sent (ledger entry and status
+        in one transaction) is seen once, either way. Read after this worker's own claim is
+        committed, it sees the rows of every worker that decided before it.
+        """
+        out: dict[str, list[datetime]] = {c: [] for c in customer_ids}
+        if not customer_ids:
+            return out
+        marks = ", ".join("?" for _ in customer_ids)
+        mine = ", ".join("?" for _ in batch) or "''"
+        rows = self._all(
+            f"SELECT followup_id, customer_id, sent_at, 1 FROM followup_sends WHERE customer_id IN ({marks})"
+            " AND transactional = 0 AND sent_at > ?"
+            f" UNION ALL SELECT id, customer_id, due_at, 0 FROM followups WHERE customer_id IN ({marks})"
+            f" AND status = 'claimed' AND transactional = 0 AND id NOT IN ({mine})",
+            (*customer_ids, self._d.ts_in(since), *customer_ids, *batch),
+        )
+        seen: set[str] = set()
+        for followup_id, customer_id, at, recorded in sorted(rows, key=lambda r: -int(r[3])):  # ledger first
+            if followup_id not in seen:
+                seen.add(followup_id)
+                out[customer_id].append(self._d.ts_out(at) if recorded else now)  # type: ignore[arg-type]
+        for times in out.values():
+            times.sort()
+        return out
+
+    def issue_voucher(self, followup_id: str, voucher: Voucher, event: JournalEvent) -> tuple[str, list[JournalEvent]]:
+        """Insert ``voucher`` (and its ``issued`` event) and remember it on the follow-up, in one
+        transaction — unless the follow-up has a voucher already. Returns the follow-up's voucher
+        id and the committed events (none when the existing voucher was kept)."""
+        with self.transaction() as tx:
+            cur: Any = tx.cur
+            done = cur.execute(
+                self._q("UPDATE followups SET voucher_id = ? WHERE id = ? AND voucher_id IS NULL"), (voucher.id, followup_id)
+            ).rowcount
+            if not done:
+                row = cur.execute(self._q("SELECT voucher_id FROM followups WHERE id = ?"), (followup_id,)).fetchone()
+                if row is not None and row[0]:
+                    return str(row[0]), []
+                raise NotFound(f"Follow-up {followup_id} is gone; no voucher was issued for it.")
+            tx.insert_vouchers([voucher])
+            return voucher.id, tx.append_events([event])
 
     def already_sent(self, ids: Sequence[str]) -> set[str]:
         """Which of ``ids`` are in the send ledger."""
@@ -192,26 +325,6 @@ class Outbox:
             return set()
         marks = ", ".join("?" for _ in ids)
         return {r[0] for r in self._all(f"SELECT followup_id FROM followup_sends WHERE followup_id IN ({marks})", tuple(ids))}
-
-    def recent_sends(self, customer_ids: Sequence[str], since: datetime) -> dict[str, list[datetime]]:
-        """Non-transactional send times per customer since ``since``, oldest first (caps)."""
-        out: dict[str, list[datetime]] = {c: [] for c in customer_ids}
-        if not customer_ids:
-            return out
-        marks = ", ".join("?" for _ in customer_ids)
-        rows = self._all(
-            f"SELECT customer_id, sent_at FROM followup_sends WHERE customer_id IN ({marks})"
-            " AND transactional = 0 AND sent_at > ? ORDER BY sent_at",
-            (*customer_ids, self._d.ts_in(since)),
-        )
-        for customer_id, at in rows:
-            out[customer_id].append(self._d.ts_out(at))  # type: ignore[arg-type]
-        return out
-
-    def set_voucher(self, followup_id: str, voucher_id: str) -> None:
-        """Remember the voucher issued for a follow-up, so that a retry sends the same one."""
-        with self.transaction() as tx:
-            tx.cur.execute(self._q("UPDATE followups SET voucher_id = ? WHERE id = ? AND voucher_id IS NULL"), (voucher_id, followup_id))
 
     def complete(self, worker_id: str, done: Sequence[Completion], events: Sequence[JournalEvent]) -> tuple[list[JournalEvent], int]:
         """Record a batch's outcomes and journal events in one transaction.
