@@ -87,6 +87,16 @@ def test_a_voucher_id_or_token_as_code_attributes_the_order(shop: O2O) -> None:
     assert first.order.customer_id == "acme-cust-9"  # the platform's, kept on the order
 
 
+def test_a_sale_reported_after_its_voucher_expired_is_still_attributed(shop: O2O, clock) -> None:
+    offer = shop.offers.create("10% off", Discount.percent_off(10))
+    voucher = shop.offers.issue(offer, "cust-late", ttl=timedelta(hours=1))
+    clock.advance(timedelta(days=2))  # the batch upload comes two days later
+    late = shop.orders.record(order("o-late", discount_codes=(voucher.token,)))
+    assert (late.order.offer_id, late.order.voucher_id) == (offer.id, voucher.id)
+    forged = shop.orders.record(order("o-forged", discount_codes=(voucher.token[:-2] + "xx",)))
+    assert forged.order.voucher_id is None
+
+
 def test_a_mirrored_code_attributes_the_order_to_its_offer(shop: O2O) -> None:
     offer = shop.offers.create("Spring", Discount.percent_off(10))
     shop.storage.insert_mirror(OfferMirror(offer.id, "acme", "disc-1", "Spring10", shop.clock.now()))
