@@ -647,18 +647,27 @@ class _Web:
         done = await self.run(self.sdk.pickups.handover, token, store_id=store_id, staff_id=key.id, bought=bought)
         return JSONResponse(self.sdk.converter.unstructure(done))
 
-    async def staff_pickups(self, request: Request) -> Response:
+    async def staff_store(self, request: Request, title: str) -> Store | Response:
+        """The store a staff screen shows (the key's, or ``?store=`` for an admin key), or the
+        response to send instead (login, a wrong or unknown store)."""
         key = await self.staff_key(request)
         if key is None:
             return RedirectResponse(f"{self.staff_path(request)}/login", status_code=303)
         store_id = key.store_id if key.store_id != ALL_STORES else request.query_params.get("store", "")
         page = self.page(request)
         if not store_id or not key.allows(store_id):
-            return self.html(pages.message_page(page, "Pickups", "Open the board with ?store=<store id>."), 422)
+            return self.html(pages.message_page(page, title, "Open this screen with ?store=<store id>."), 422)
         try:
-            store = await self.run(self.sdk.stores.get, store_id)
+            return await self.run(self.sdk.stores.get, store_id)
         except NotFound:
-            return self.html(pages.message_page(page, "Pickups", "Unknown store."), 404)
+            return self.html(pages.message_page(page, title, "Unknown store."), 404)
+
+    async def staff_pickups(self, request: Request) -> Response:
+        store = await self.staff_store(request, "Pickups")
+        if isinstance(store, Response):
+            return store
+        page = self.page(request)
+        store_id = store.id
         waiting = (PickupState.PLACED, PickupState.ACCEPTED, PickupState.READY, PickupState.ARRIVED)
         rows = await self.run(self.sdk.pickups.list, store_id=store_id, state=waiting, limit=500)
         return self.html(pages.pickups_board(page, store, rows, refresh_s=10), no_store=True)
@@ -785,18 +794,11 @@ class _Web:
         return await self._staff_render(request, key, result, store_id)
 
     async def staff_display(self, request: Request) -> Response:
-        key = await self.staff_key(request)
-        if key is None:
-            return RedirectResponse(f"{self.staff_path(request)}/login", status_code=303)
-        store_id = key.store_id if key.store_id != ALL_STORES else request.query_params.get("store", "")
+        store = await self.staff_store(request, "Display")
+        if isinstance(store, Response):
+            return store
         page = self.page(request)
-        if not store_id or not key.allows(store_id):
-            return self.html(pages.message_page(page, "Display", "Open the display with ?store=<store id>."), 422)
-        try:
-            store = await self.run(self.sdk.stores.get, store_id)
-            code = await self.run(self.sdk.checkins.current_code, store_id)
-        except NotFound:
-            return self.html(pages.message_page(page, "Display", "Unknown store."), 404)
+        code = await self.run(self.sdk.checkins.current_code, store.id)
         svg = self.sdk.checkins.qr(code.url).svg_inline(scale=10, border=4, title=f"Check-in code of {store.name}")
         svg = svg.replace("<svg ", '<svg role="img" ', 1)
         left = (code.valid_until - self.sdk.clock.now()).total_seconds()
