@@ -31,7 +31,11 @@ Errors::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.utils
+import hashlib
+import hmac
 import logging
 import random
 import re
@@ -55,6 +59,7 @@ __all__ = [
     "MAX_RETRY_AFTER",
     "MAX_RETRY_DELAY",
     "REDACTED",
+    "verify_hmac_sha256_base64",
     "RETRY_STATUSES",
     "PlatformAuthError",
     "PlatformBadRequest",
@@ -121,6 +126,22 @@ class Secret:
 
     def __bool__(self) -> bool:
         return bool(self.value)
+
+
+def verify_hmac_sha256_base64(message: bytes, header: str | None, keys: Iterable[bytes]) -> bool:
+    """Whether ``header`` is the base64 HMAC-SHA256 of ``message`` under one of ``keys`` — the
+    webhook signature of Shopify, WooCommerce and Square. Every key is compared in constant time
+    and none is skipped, so the time taken tells neither which key matched nor how closely."""
+    if not header:
+        return False
+    try:
+        given = base64.b64decode(header.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    ok = False
+    for key in keys:
+        ok |= hmac.compare_digest(hmac.new(key, message, hashlib.sha256).digest(), given)
+    return ok
 
 
 def redact_headers(headers: Mapping[str, str] | httpx.Headers) -> dict[str, str]:
