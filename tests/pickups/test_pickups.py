@@ -564,3 +564,26 @@ def test_when_the_platform_cannot_hold_the_sdk_holds_and_journals_why(sdk: O2O) 
     assert (failed.data["call"], failed.data["error"]) == ("hold_inventory", "insufficient_stock")
     sdk.pickups.cancel(r.id)
     assert sdk.pickups.held(["lon-hold"], ["DRESS-S"]) == {}
+
+
+def test_attribution_credits_the_reservation_and_counts_a_collected_pickup_as_a_visit(sdk: O2O, clock: FrozenClock) -> None:
+    from o2o_sdk import AttributionModel
+
+    sdk.stores.add(Store("lon-soho", "London Soho", "Europe/London", 51.5136, -0.1365, "", ("pickup",),
+                         external_ids={"pos": "LS1"}))  # fmt: skip
+    r = sdk.pickups.create("lon-soho", [OrderLine("DRESS-S", 1)], kind="reservation", customer_id="cus_7")
+    clock.advance(timedelta(hours=3))
+    sdk.pickups.arrived(r.id)
+    clock.advance(timedelta(minutes=30))
+    sdk.orders.record(OrderEvent("pos", "sale-7", OrderKind.IN_STORE, clock.now(), Money.of("120.00", "GBP"),
+                                 location_id="LS1", customer_id="cus_7"))  # fmt: skip
+    sdk.pickups.handover(r.id, store_id="lon-soho", bought=True)
+    clock.advance(timedelta(days=2))
+    sdk.orders.record(OrderEvent("web", "web-8", OrderKind.ONLINE, clock.now(), Money.of("35.00", "GBP"), customer_id="cus_7"))
+    sdk.analytics.attribute()
+    by_order = {a.order_id: a for a in sdk.analytics.attributions(customer_id="cus_7")}
+    tryon = by_order["sale-7"]
+    placed = next(e for e in sdk.journal.read(limit=100) if e.type == "pickup_placed")
+    assert (tryon.model, tryon.touch_type, tryon.touch_seq, tryon.amount_minor) == (AttributionModel.RESERVATION, "pickup_placed", placed.seq, 12000)
+    back = by_order["web-8"]
+    assert back.model == AttributionModel.O2O2O and back.touch_type in ("pickup_handed_over", "order_in_store")

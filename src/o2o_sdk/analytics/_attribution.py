@@ -17,11 +17,16 @@ from typing import Any
 import attrs
 
 from ..config import AttributionSettings
+from ..models import EventType
 from ..storage import Storage
 from . import _db
 from ._events import EventNames
 
 __all__ = ["Attribution", "AttributionModel", "attribute_pending"]
+
+#: Pickup events (``sdk.pickups``): a collected pickup is a store visit; a reservation is a touch.
+_PICKUP_PLACED = EventType.PICKUP_PLACED.value
+_PICKUP_HANDED_OVER = EventType.PICKUP_HANDED_OVER.value
 
 #: ``o2o_meta`` key of the highest order ``seq`` attributed so far.
 CURSOR_KEY = "analytics.attribution_cursor"
@@ -38,8 +43,12 @@ class AttributionModel:
     CHECKIN = "checkin"
     #: In store: a voucher issued to the customer before (no redemption, no check-in).
     ISSUED = "issued"
-    #: Online after an offline visit: online → offline → online.
+    #: Online after an offline visit (a check-in, a redemption, a purchase or a collected
+    #: pickup): online → offline → online.
     O2O2O = "o2o2o"
+    #: In store: bought while trying on items reserved online (``order_in_store`` carries
+    #: ``reservation_id``; the touch is the reservation's ``pickup_placed``).
+    RESERVATION = "reservation"
     #: Nothing to attribute the order to.
     NONE = "none"
 
@@ -117,6 +126,15 @@ def attribute_one(order: _Touch, kind: str, customer_id: str | None, touches: Se
     voided = {str(x.data.get("redemption_id")) for x in touches if x.type == names.voided}
     if kind == names.order_online:
         return _online(base, t, touches, names, settings)
+    reservation = order.data.get("reservation_id")
+    if reservation:  # reserved online, tried on and bought in store: the reservation earned it
+        placed = [x for x in touches if x.type == _PICKUP_PLACED and x.data.get("pickup_id") == reservation]
+        touch = placed[-1] if placed else None
+        return attrs.evolve(
+            base, model=AttributionModel.RESERVATION, touch_type=touch.type if touch else _PICKUP_PLACED,
+            touch_seq=touch.seq if touch else None, touch_store_id=touch.store_id if touch else order.store_id,
+            first_touch_type=touch.type if touch else None, first_touch_seq=touch.seq if touch else None,
+        )  # fmt: skip
     # voucher: on the order, or a live redemption by the customer at that store close to it
     redemptions = [x for x in touches if x.type == names.redeemed and str(x.data.get("redemption_id")) not in voided]
     own = [x for x in redemptions if order.voucher_id is not None and x.voucher_id == order.voucher_id]
@@ -149,7 +167,7 @@ def attribute_one(order: _Touch, kind: str, customer_id: str | None, touches: Se
 
 def _online(base: Attribution, t: datetime, touches: Sequence[_Touch], names: EventNames,
             settings: AttributionSettings) -> Attribution:  # fmt: skip
-    visit_types = {names.checked_in, names.redeemed, names.order_in_store}
+    visit_types = {names.checked_in, names.redeemed, names.order_in_store, _PICKUP_HANDED_OVER}
     visits = [x for x in touches if x.type in visit_types and t - settings.visit_window <= x.at <= t and x.seq != base.order_seq]
     if not visits:
         if base.voucher_id is not None or base.offer_id is not None:
@@ -174,7 +192,7 @@ def attribute_pending(storage: Storage, names: EventNames, settings: Attribution
                       *, batch: int = 500, rebuild: bool = False) -> int:  # fmt: skip
     """Attribute every order event that has no attribution yet; returns how many were added."""
     touch_types = sorted({names.issued, names.checked_in, names.redeemed, names.voided, names.followup_delivered,
-                          names.followup_clicked, names.order_in_store})  # fmt: skip
+                          names.followup_clicked, names.order_in_store, _PICKUP_PLACED, _PICKUP_HANDED_OVER})  # fmt: skip
     before = max(settings.checkin_window, settings.issued_window, settings.visit_window, settings.redemption_window)
     after = settings.redemption_window
     added = 0
