@@ -52,7 +52,9 @@ class ShopifyAdapter(AdapterBase):
     """
 
     name = "shopify"
-    capabilities = frozenset(Capability)
+    #: Pickups (local-pickup orders, fulfilment steps) are not implemented yet: not declared.
+    capabilities = frozenset({Capability.STORES, Capability.INVENTORY, Capability.DISCOUNTS, Capability.CUSTOMERS,
+                              Capability.WEBHOOKS})  # fmt: skip
 
     def __init__(self, settings: ShopifySettings, *, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, retry: RetryPolicy | None = None) -> None:  # fmt: skip
