@@ -28,9 +28,12 @@ __all__ = ["Attribution", "AttributionModel", "attribute_pending"]
 _PICKUP_PLACED = EventType.PICKUP_PLACED.value
 _PICKUP_HANDED_OVER = EventType.PICKUP_HANDED_OVER.value
 
-#: ``o2o_meta`` key of the highest order ``seq`` attributed so far.
+#: ``o2o_meta`` key of the cursor: every order up to this ``seq`` is attributed.
 CURSOR_KEY = "analytics.attribution_cursor"
-#: Order events this many ``seq`` below the cursor are looked at again (late commits).
+#: ``o2o_meta`` key of the gaps in ``seq`` waited for (:mod:`o2o_sdk.journal_cursor`).
+GAPS_KEY = "analytics.attribution_gaps"
+#: Order events this many ``seq`` below the cursor are looked at again: an order whose
+#: transaction stayed open longer than the gap wait still gets attributed.
 LOOKBACK_SEQ = 10_000
 
 
@@ -199,19 +202,22 @@ def attribute_pending(storage: Storage, names: EventNames, settings: Attribution
     if rebuild:
         with _db.write(storage) as sql:
             sql.execute("DELETE FROM attributions")
-            sql.execute("DELETE FROM o2o_meta WHERE key = ?", (CURSOR_KEY,))
+            sql.execute("DELETE FROM o2o_meta WHERE key IN (?, ?)", (CURSOR_KEY, GAPS_KEY))
     with _db.read(storage) as sql:
         row = sql.one("SELECT value FROM o2o_meta WHERE key = ?", (CURSOR_KEY,))
     cursor = int(row[0]) if row else 0
+    # Only orders up to a gap-free end: one whose transaction commits after a later one is
+    # not skipped, and an order is attributed once every earlier event (its touches) is visible.
+    end = _db.readable_end(storage, GAPS_KEY, cursor, now)
     start = max(0, cursor - LOOKBACK_SEQ)
     marks = ", ".join("?" for _ in touch_types)
     while True:
         with _db.read(storage) as sql:
             orders = sql.all(
                 "SELECT j.seq, j.at, j.type, j.offer_id, j.voucher_id, j.store_id, j.customer_id, j.data FROM journal j"
-                " WHERE j.type IN (?, ?) AND j.seq > ?"
+                " WHERE j.type IN (?, ?) AND j.seq > ? AND j.seq <= ?"
                 " AND NOT EXISTS (SELECT 1 FROM attributions a WHERE a.order_seq = j.seq) ORDER BY j.seq LIMIT ?",
-                (*names.orders, start, batch),
+                (*names.orders, start, end, batch),
             )
             parsed = []
             for seq, at, type_, offer_id, voucher_id, store_id, customer_id, data in orders:
@@ -237,7 +243,8 @@ def attribute_pending(storage: Storage, names: EventNames, settings: Attribution
             for order, type_, customer_id, t in parsed:
                 touches = [x for x in by_customer.get(customer_id, []) if t - before <= x.at <= t + after] if customer_id else []
                 results.append(attribute_one(order, type_, customer_id, touches, names, settings))
-        if not orders:
+        last = len(orders) < batch  # then every order up to the end is attributed
+        if not orders and end <= cursor:
             break
         with _db.write(storage) as sql:
             cols = ", ".join([*COLUMNS, "computed_at"])
@@ -249,12 +256,14 @@ def attribute_pending(storage: Storage, names: EventNames, settings: Attribution
                     (*values, sql.ts(now)),
                 )
                 added += max(int(done.rowcount), 0)
-            cursor = max(cursor, *(a.order_seq for a in results))
+            cursor = max(cursor, end if last else int(orders[-1][0]))
+            # never backwards (a concurrent run may have gone further)
             sql.execute(
-                "INSERT INTO o2o_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO o2o_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+                " WHERE CAST(o2o_meta.value AS BIGINT) < CAST(excluded.value AS BIGINT)",
                 (CURSOR_KEY, str(cursor)),
             )
-        start = max(int(orders[-1][0]), start)
-        if len(orders) < batch:
+        if last:
             break
+        start = max(int(orders[-1][0]), start)
     return added

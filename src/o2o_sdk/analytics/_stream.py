@@ -2,8 +2,9 @@
 
 The journal is already durable and ordered by ``seq``. A sink reads the events after its
 own cursor (kept in the database), sends them, and only then commits the cursor: an event
-is never lost (a crash before the commit resends it) and may be sent twice, so every event
-carries a stable id (``<database id>:<seq>``) receivers dedupe on.
+is never lost (a crash before the commit resends it; one whose transaction commits after a
+later one is waited for) and may be sent twice, so every event carries a stable id
+(``<database id>:<seq>``) receivers dedupe on.
 """
 
 from __future__ import annotations
@@ -55,8 +56,15 @@ class EventStream:
         return f"{self._sdk.storage.set_meta_if_absent('analytics.database_id', _new_id())}:{event.seq}"
 
     def pending(self, limit: int = 100) -> builtins.list[JournalEvent]:
-        """Events after the cursor, oldest first."""
-        return self._sdk.journal.read(self.cursor, limit, self.types)
+        """Events after the cursor, oldest first — up to the first gap in ``seq`` that may
+        still fill (a transaction that commits after a later one, :mod:`o2o_sdk.journal_cursor`),
+        so that moving the cursor past them never skips an event."""
+        cursor = self.cursor
+        events = self._sdk.journal.read(cursor, limit, self.types)
+        if not events:
+            return events
+        end = _db.readable_end(self._sdk.storage, f"{self._key}.gaps", cursor, self._sdk.clock.now(), upto=events[-1].seq)
+        return [e for e in events if (e.seq or 0) <= end]
 
     def commit(self, seq: int) -> None:
         """Mark every event up to ``seq`` delivered (the cursor never moves back)."""

@@ -293,4 +293,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inventory_holds_open ON inventory_holds (store_id, sku, released_at)
     """,
+    # measurement: the journal by (customer, type, time), covering the funnel's one pass per
+    # customer (offer and store included); it replaces the (customer) and (type, customer, time)
+    # indexes, whose lookups it serves as well
+    """
+    CREATE INDEX journal_customer_type_at ON journal (customer_id, type, at, offer_id, store_id);
+    DROP INDEX journal_customer;
+    DROP INDEX journal_type_customer_at
+    """,
 ]
