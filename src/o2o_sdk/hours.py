@@ -68,7 +68,7 @@ def _parse_time(text: str, *, end: bool) -> int:
     if not m:
         raise _hours_error(f"{text.strip()!r} is not a time; write it as HH:MM, e.g. 09:30.")
     h, mi = int(m[1]), int(m[2])
-    if end and 24 < h < 48 and mi <= 59:  # GTFS-style "30:00": 06:00 the next day (a 24-hour span from 06:00)
+    if end and (24 < h < 48 or (h == 24 and mi)) and mi <= 59:  # GTFS-style "30:00": 06:00 the next day
         return h * 60 + mi
     if mi > 59 or h > 24 or (h == 24 and (mi or not end)):
         raise _hours_error(f"{text.strip()!r} is not a time of day (00:00-23:59, or 24:00 as a closing time).")
@@ -210,6 +210,11 @@ class OpeningHours:
     #: Dates whose intervals replace the weekly ones (an empty tuple: closed all day).
     special: dict[date, tuple[Interval, ...]] = attrs.field(factory=dict, hash=False)
     closures: tuple[Closure, ...] = ()
+    # Per local weekday, the weekly spans that can cover an instant of that day, in minutes after
+    # its midnight (the previous day's shifted by -1440). Built on first use by _week_spans.
+    _week: tuple[tuple[tuple[int, int], ...], ...] | None = attrs.field(
+        init=False, default=None, eq=False, hash=False, repr=False, order=False
+    )
 
     # --- the JSON form
     @classmethod
@@ -356,6 +361,40 @@ class OpeningHours:
                     continue
                 if at < _instant(e, z):
                     return True
+        return False
+
+    def _week_spans(self) -> tuple[tuple[tuple[int, int], ...], ...]:
+        week = self._week
+        if week is None:
+            week = tuple(
+                tuple(
+                    [(iv.start - _DAY_MIN, iv.end - _DAY_MIN) for iv in self.weekly[(w - 1) % 7] if iv.end > _DAY_MIN]
+                    + [(iv.start, iv.end) for iv in self.weekly[w]]
+                )
+                for w in range(7)
+            )
+            object.__setattr__(self, "_week", week)
+        return week
+
+    def _open_on_steady_clock(self, around: tuple[date, date, date], minute: float) -> bool | None:
+        """:meth:`_is_open` at ``minute`` after midnight of the local day ``around[1]``
+        (``around`` is the day before, the day, the day after), given that the zone's offset does
+        not change within :data:`_SHIFT_MARGIN` of the instant, so that wall-clock order is
+        instant order there. ``None`` when special dates or closures touch those days: then the
+        full rule decides.
+
+        The store locator calls this for every candidate store, with the zone's steadiness and
+        the local day worked out once per zone and query.
+        """
+        special = self.special
+        if special and (around[0] in special or around[1] in special or around[2] in special):
+            return None
+        for c in self.closures:
+            if c.start <= around[2] and c.end >= around[0]:
+                return None
+        for s, e in self._week_spans()[around[1].weekday()]:  # noqa: SIM110 (a loop beats any() on this hot path)
+            if s <= minute < e:
+                return True
         return False
 
     def _merged(self, first: date, days: int) -> Iterator[tuple[int, int | None]]:

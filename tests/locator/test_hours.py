@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import random
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -205,3 +206,76 @@ def test_a_24_hour_span_from_a_time_other_than_midnight_round_trips() -> None:
     assert OpeningHours.parse(hours.to_dict()) == hours
     with pytest.raises(InvalidInput):
         OpeningHours.parse({"weekly": {"mon": ["06:00-31:00"]}})
+    # From a quarter past midnight: "24:15" is 00:15 the next day (it used to be refused).
+    quarter = OpeningHours(((Interval(15, 1455),),) + ((),) * 6)
+    assert quarter.to_dict() == {"weekly": {"mon": ["00:15-24:15"]}}
+    assert OpeningHours.parse(quarter.to_dict()) == quarter
+    with pytest.raises(InvalidInput):
+        OpeningHours.parse({"weekly": {"mon": ["00:15-24:16"]}})
+
+
+def _random_hours(rnd: random.Random) -> OpeningHours:
+    weekly: dict[str, list[str]] = {}
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+        spans = []
+        for _ in range(rnd.choice((0, 1, 1, 2, 3))):
+            start = rnd.randrange(0, 24 * 4) * 15
+            length = rnd.choice((30, 90, 240, 480, 720, 1440)) if rnd.random() < 0.8 else rnd.randrange(1, 1441)
+            end = start + length if length == 1440 and start else (start + length) % 1440 or 1440
+            spans.append(f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+        weekly[day] = spans
+    data: dict[str, object] = {"weekly": weekly}
+    if rnd.random() < 0.3:
+        first = date(2026, 1, 1) + timedelta(days=rnd.randrange(365))
+        data["special"] = {(first + timedelta(days=n)).isoformat(): ["10:00-14:00"] if n % 2 else [] for n in range(3)}
+    if rnd.random() < 0.3:
+        first = date(2026, 1, 1) + timedelta(days=rnd.randrange(365))
+        data["closures"] = [{"from": first.isoformat(), "to": (first + timedelta(days=rnd.randrange(4))).isoformat()}]
+    return OpeningHours.parse(data)
+
+
+def _transitions(tz: ZoneInfo) -> list[datetime]:
+    """The instants in 2026 where the zone's offset changes (to the hour)."""
+    out, at = [], datetime(2026, 1, 1, tzinfo=UTC)
+    while at.year == 2026:
+        if (at + timedelta(hours=1)).astimezone(tz).utcoffset() != at.astimezone(tz).utcoffset():
+            out.append(at + timedelta(hours=1))
+        at += timedelta(hours=1)
+    return out
+
+
+def test_the_locators_precompiled_week_agrees_with_the_full_rule() -> None:
+    """The store locator's open-at filter decides most stores from a precompiled weekly table
+    (the zone's offset steady around the instant, no special date or closure near); it must say
+    exactly what ``is_open`` says, at random instants and at minutes around clock changes."""
+    from o2o_sdk.locator._search import _HoursCheck
+
+    rnd = random.Random(20261206)
+    zones = ["Europe/London", "America/New_York", "Australia/Lord_Howe", "Asia/Tokyo", "America/Santiago", "UTC"]
+    changes = {name: _transitions(ZoneInfo(name)) for name in zones}
+    compared = fast = 0
+    for n in range(400):
+        hours = _random_hours(rnd)
+        name = zones[n % len(zones)]
+        store = Store(f"s{n}", "s", name, 0.0, 0.0, hours=hours)
+        instants = [datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=rnd.randrange(365 * 1440)) for _ in range(20)]
+        for change in changes[name]:
+            instants += [change + timedelta(minutes=rnd.randrange(-300, 300)) for _ in range(6)]
+        instants += [
+            special_at.replace(tzinfo=UTC)
+            for special_at in (
+                datetime.combine(d, datetime.min.time()) + timedelta(minutes=rnd.randrange(-600, 2000))
+                for d in hours.special
+            )
+        ]
+        for at in instants:
+            want = hours.is_open(at, name)
+            check = _HoursCheck(at, None)
+            assert check(store) is want, (hours.to_dict(), name, at)
+            _, _, _, around, minute = check._zones[name]
+            fast += around is not None and hours._open_on_steady_clock(around, minute) is not None
+            naive = at.astimezone(ZoneInfo(name)).replace(tzinfo=None)
+            assert _HoursCheck(naive, None)(store) is hours.is_open(naive, name), (hours.to_dict(), name, naive)
+            compared += 1
+    assert compared > 10_000
+    assert fast > compared * 0.7  # the table really decides most of them

@@ -8,8 +8,10 @@ unit vector" — so the search on top of them is shared:
   best-first over the occupied cells, so sparse data and far-away queries stay bounded.
 * :class:`KDTreeIndex` (``o2o-sdk[fast]``): scipy's cKDTree over the same vectors.
 
-Both keep per-store columns (latitude, longitude, reduced latitude for Vincenty) as
-``array('d')`` so the search reads plain floats.
+Both keep per-store columns as ``array('d')`` so the search reads plain floats: latitude and
+longitude, the unit vector (x, y, z, also the surface normal), the Earth-centred position in
+metres (ex, ey, ez) for :func:`~o2o_sdk.geo.short_geodesic`, and the reduced latitude for
+Vincenty.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..geo import BBox, reduced_latitude, unit_vector
+from ..geo import WGS84_A, WGS84_F, BBox, ecef, reduced_latitude
 from ..models import Store
 
 __all__ = ["GridIndex", "KDTreeIndex", "StoreIndex", "build_index", "fast_index_available"]
@@ -47,6 +49,8 @@ class StoreIndex:
         self.stores: list[Store] = list(stores)
         self.lat = array("d")
         self.lon = array("d")
+        self.x, self.y, self.z = array("d"), array("d"), array("d")
+        self.ex, self.ey, self.ez = array("d"), array("d"), array("d")
         self.sin_u = array("d")
         self.cos_u = array("d")
         self._lat_order: list[int] | None = None
@@ -61,7 +65,7 @@ class StoreIndex:
 
     def chord(self, x: float, y: float, z: float, i: int) -> float:
         """The chord from the unit vector (x, y, z) to store ``i``."""
-        raise NotImplementedError
+        return math.sqrt((self.x[i] - x) ** 2 + (self.y[i] - y) ** 2 + (self.z[i] - z) ** 2)
 
     def in_bbox(self, box: BBox) -> list[int]:
         """Positions of the stores inside ``box``."""
@@ -91,15 +95,19 @@ class GridIndex(StoreIndex):
         self.h = h = min(max(math.sqrt(4 * math.pi * per_cell / max(n, 1)), 1e-5), 0.5)
         self._off = off = int(1 / h) + 2
         self._m = m = 2 * off + 1
-        xs, ys, zs = array("d"), array("d"), array("d")
+        xs, ys, zs = self.x, self.y, self.z
+        exs, eys, ezs = self.ex, self.ey, self.ez
         cells: dict[int, list[int]] = {}
         floor = math.floor
         for i, s in enumerate(self.stores):
-            x, y, z = unit_vector(s.latitude, s.longitude)
+            ex, ey, ez, x, y, z = ecef(s.latitude, s.longitude)
             su, cu = reduced_latitude(s.latitude)
             xs.append(x)
             ys.append(y)
             zs.append(z)
+            exs.append(ex)
+            eys.append(ey)
+            ezs.append(ez)
             self.lat.append(s.latitude)
             self.lon.append(s.longitude)
             self.sin_u.append(su)
@@ -110,12 +118,8 @@ class GridIndex(StoreIndex):
                 cells[key] = [i]
             else:
                 bucket.append(i)
-        self.x, self.y, self.z = xs, ys, zs
         self._cells = cells
         self._coords: list[tuple[int, int, int, int]] | None = None
-
-    def chord(self, x: float, y: float, z: float, i: int) -> float:
-        return math.sqrt((self.x[i] - x) ** 2 + (self.y[i] - y) ** 2 + (self.z[i] - z) ** 2)
 
     def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf) -> Iterator[tuple[float, int]]:
         h, off, m, cells = self.h, self._off, self._m, self._cells
@@ -225,13 +229,16 @@ class KDTreeIndex(StoreIndex):
         lat = np.fromiter((s.latitude for s in self.stores), dtype=np.float64, count=n)
         lon = np.fromiter((s.longitude for s in self.stores), dtype=np.float64, count=n)
         phi, lam = np.radians(lat), np.radians(lon)
-        cphi = np.cos(phi)
+        cphi, sphi = np.cos(phi), np.sin(phi)
+        cphi[np.abs(lat) == 90.0] = 0.0  # as geo.ecef: one point at each pole
         pts = np.empty((n, 3))
         pts[:, 0] = cphi * np.cos(lam)
         pts[:, 1] = cphi * np.sin(lam)
-        pts[:, 2] = np.sin(phi)
+        pts[:, 2] = sphi
+        e2 = WGS84_F * (2 - WGS84_F)
+        big_n = WGS84_A / np.sqrt(1 - e2 * sphi * sphi)  # prime vertical radius: see geo.ecef
         with np.errstate(over="ignore", invalid="ignore"):
-            tan_u = (1 - 1 / 298.257223563) * np.tan(phi)
+            tan_u = (1 - WGS84_F) * np.tan(phi)
             cos_u = 1 / np.sqrt(1 + tan_u * tan_u)
             sin_u = tan_u * cos_u
         poles = np.abs(lat) >= 90.0
@@ -239,14 +246,13 @@ class KDTreeIndex(StoreIndex):
         cos_u[poles] = 0.0
         self.lat.frombytes(lat.tobytes())
         self.lon.frombytes(lon.tobytes())
+        for column, values in ((self.x, pts[:, 0]), (self.y, pts[:, 1]), (self.z, pts[:, 2]),
+                               (self.ex, big_n * pts[:, 0]), (self.ey, big_n * pts[:, 1]),
+                               (self.ez, big_n * (1 - e2) * sphi)):  # fmt: skip
+            column.frombytes(np.ascontiguousarray(values).tobytes())
         self.sin_u.frombytes(sin_u.tobytes())
         self.cos_u.frombytes(cos_u.tobytes())
-        self._pts = pts
         self._tree: Any = cKDTree(pts) if n else None
-
-    def chord(self, x: float, y: float, z: float, i: int) -> float:
-        p = self._pts[i]
-        return math.sqrt((float(p[0]) - x) ** 2 + (float(p[1]) - y) ** 2 + (float(p[2]) - z) ** 2)
 
     def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf) -> Iterator[tuple[float, int]]:
         n = len(self.stores)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, PluginError
@@ -20,12 +20,13 @@ from ..geo import (
     R_MIN,
     check_coordinates,
     chord_for_angle,
+    ecef,
     geodesic_distance_reduced,
     reduced_latitude,
-    unit_vector,
+    short_geodesic,
     vincenty,
 )
-from ..hours import zone
+from ..hours import _SHIFT_MARGIN, zone
 from ._models import StoreMatch, StoreQuery
 
 if TYPE_CHECKING:
@@ -42,6 +43,9 @@ RerankFn = Callable[[StoreQuery, list[StoreMatch]], list[StoreMatch] | None]
 MAX_RESULTS = 10_000
 # Vincenty is used below 170 degrees of arc; beyond, Karney's algorithm (geographiclib).
 _NEAR_ANTIPODAL_CHORD = chord_for_angle(math.radians(170.0))
+_ONE_DAY = timedelta(days=1)
+# Wall-clock and real-time order agree within this of an instant when the offset is the same at both ends.
+_STEADY = timedelta(minutes=_SHIFT_MARGIN)
 
 
 def validate_query(query: StoreQuery) -> StoreQuery:
@@ -65,13 +69,34 @@ def validate_query(query: StoreQuery) -> StoreQuery:
 
 
 class _HoursCheck:
-    """Open-at filter with one time-zone conversion per zone per query."""
+    """Open-at filter with the time-zone work done once per zone per query.
+
+    Per zone it finds the local day and minute, and whether the zone's UTC offset is the same
+    three hours either side of the instant. When it is (every instant but those near a
+    daylight-saving change), wall-clock time orders like real time there and each store is
+    checked against its precompiled weekly spans
+    (:meth:`~o2o_sdk.hours.OpeningHours._open_on_steady_clock`); otherwise, or when special
+    dates or closures touch the day, by the full rule.
+    """
 
     def __init__(self, at: datetime, open_for: timedelta | None) -> None:
         self.at = at
         self.naive = at.tzinfo is None
         self.open_for = open_for
-        self._zones: dict[str, tuple[tzinfo, datetime, datetime]] = {}
+        self._zones: dict[str, tuple[tzinfo, datetime, datetime, tuple[date, date, date] | None, float]] = {}
+
+    def _zone(self, name: str) -> tuple[tzinfo, datetime, datetime, tuple[date, date, date] | None, float]:
+        z = zone(name)
+        at = self.at.replace(tzinfo=z) if self.naive else self.at
+        local = at.astimezone(z)
+        day = local.date()
+        around: tuple[date, date, date] | None = (day - _ONE_DAY, day, day + _ONE_DAY)
+        before, after = (at - _STEADY).astimezone(z), (at + _STEADY).astimezone(z)
+        if not (before.utcoffset() == local.utcoffset() == after.utcoffset()):
+            around = None  # a clock change is near: the full rule decides
+        minute = local.hour * 60 + local.minute + (local.second + local.microsecond / 1e6) / 60
+        cached = self._zones[name] = (z, at, local, around, minute)
+        return cached
 
     def __call__(self, store: Store) -> bool:
         hours = store.hours
@@ -79,11 +104,12 @@ class _HoursCheck:
             return False  # hours unknown: never claimed open
         cached = self._zones.get(store.timezone)
         if cached is None:
-            z = zone(store.timezone)
-            at = self.at.replace(tzinfo=z) if self.naive else self.at
-            cached = self._zones[store.timezone] = (z, at, at.astimezone(z))
-        z, at, local = cached
-        if not hours._is_open(at, local, z):
+            cached = self._zone(store.timezone)
+        z, at, local, around, minute = cached
+        is_open = hours._open_on_steady_clock(around, minute) if around is not None else None
+        if is_open is None:
+            is_open = hours._is_open(at, local, z)
+        if not is_open:
             return False
         if self.open_for:
             closing = hours.next_closing(at, z)
@@ -106,7 +132,7 @@ def search(
     now = query.now or datetime.now(UTC)
     at = query.open_at or now
     lat, lon = query.latitude, query.longitude
-    qx, qy, qz = unit_vector(lat, lon)
+    qex, qey, qez, qx, qy, qz = ecef(lat, lon)
     qsu, qcu = reduced_latitude(lat)
     k = query.k
     want = MAX_RESULTS if k is None else k
@@ -130,6 +156,7 @@ def search(
         candidates = index.nearest(qx, qy, qz, max_chord)
 
     ilat, ilon, isu, icu = index.lat, index.lon, index.sin_u, index.cos_u
+    ix, iy, iz, iex, iey, iez = index.x, index.y, index.z, index.ex, index.ey, index.ez
     found: list[tuple[float, str, int]] = []  # (distance, id, position)
     stock: dict[str, dict[str, int]] = {}
     cutoff = max_chord
@@ -139,7 +166,9 @@ def search(
 
     def accept(i: int, chord: float) -> None:
         nonlocal cutoff, kth
-        s = vincenty(qsu, qcu, lon, isu[i], icu[i], ilon[i]) if chord < _NEAR_ANTIPODAL_CHORD else None
+        s = short_geodesic(qex, qey, qez, qx, qy, qz, iex[i], iey[i], iez[i], ix[i], iy[i], iz[i])
+        if s is None and chord < _NEAR_ANTIPODAL_CHORD:
+            s = vincenty(qsu, qcu, lon, isu[i], icu[i], ilon[i])
         if s is None:
             s = geodesic_distance_reduced(lat, lon, qsu, qcu, ilat[i], ilon[i], isu[i], icu[i], math.pi)
         if radius is not None and s > radius:
