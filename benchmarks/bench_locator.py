@@ -7,7 +7,10 @@ without an open-now + one-service filter.
 
     .venv/bin/python benchmarks/bench_locator.py --sizes 10000,100000,1000000
 
-Prints a Markdown table (paste it into docs/benchmarks.md). A script, not a test.
+The query timings are interleaved: each query point is run through the cKDTree baseline and
+every o2o variant in turn, so the ratio to the baseline holds even when the machine's load
+changes during the run. Prints a Markdown table (paste it into docs/benchmarks.md). A script,
+not a test.
 """
 
 from __future__ import annotations
@@ -64,6 +67,18 @@ def median_us(fn: Callable[[float, float], object], points: list[tuple[float, fl
     return statistics.median(times) / 1000
 
 
+def interleaved_medians(fns: dict[str, Callable[[float, float], object]], points: list[tuple[float, float]]) -> dict[str, float]:
+    """Median µs per function, timing every function on each point in turn, so that a change in
+    the machine's load during the run weighs on the baseline and on ours alike."""
+    times: dict[str, list[int]] = {name: [] for name in fns}
+    for lat, lon in points:
+        for name, fn in fns.items():
+            t = time.perf_counter_ns()
+            fn(lat, lon)
+            times[name].append(time.perf_counter_ns() - t)
+    return {name: statistics.median(ts) / 1000 for name, ts in times.items()}
+
+
 def timed(fn: Callable[[], object]) -> tuple[float, object]:
     gc.collect()
     t = time.perf_counter()
@@ -90,12 +105,9 @@ def run(n: int, n_queries: int, grid_max: int) -> list[str]:
     points = queries(n_queries, seed=1)
     lat = np.array([s.latitude for s in stores])
     lon = np.array([s.longitude for s in stores])
-    rows = []
 
     # Baseline 1: cKDTree on unit vectors (rank only).
     build_ck, tree = timed(lambda: cKDTree(unit(lat, lon)))
-    ck = median_us(lambda a, b: tree.query(unit(np.array([a]), np.array([b]))[0], k=10), points)  # type: ignore[attr-defined]
-    rows.append(f"| {n:,} | scipy cKDTree, 3-D unit vectors (baseline) | {build_ck:.2f} | {ck:.1f} | - | - |")
 
     # Baseline 2: numpy brute-force haversine.
     rlat, rlon = np.radians(lat), np.radians(lon)
@@ -107,26 +119,39 @@ def run(n: int, n_queries: int, grid_max: int) -> list[str]:
         return idx[np.argsort(h[idx])]
 
     brute = median_us(haversine, points[: max(20, n_queries // 10)])
-    rows.append(f"| {n:,} | numpy brute-force haversine (baseline) | - | {brute:.1f} | - | - |")
 
+    indexes: list[tuple[StoreIndex, float, int]] = []
     for cls in (KDTreeIndex, GridIndex):
         if cls is GridIndex and n > grid_max:
             continue
         build, index = timed(lambda c=cls: c(stores))  # type: ignore[misc]
         mem, _ = measure_memory(lambda c=cls: c(stores))  # type: ignore[misc]
         assert isinstance(index, StoreIndex)
-        plain = median_us(lambda a, b, ix=index: search(ix, StoreQuery(a, b, k=10, now=NOW)), points)
-        filtered = median_us(
-            lambda a, b, ix=index: search(ix, StoreQuery(a, b, k=10, open_at=NOW, services=("pickup",), now=NOW)), points
+        indexes.append((index, build, mem))
+
+    fns: dict[str, Callable[[float, float], object]] = {
+        "ck": lambda a, b: tree.query(unit(np.array([a]), np.array([b]))[0], k=10),  # type: ignore[attr-defined]
+    }
+    for index, _, _ in indexes:
+        fns[f"{index.kind}/plain"] = lambda a, b, ix=index: search(ix, StoreQuery(a, b, k=10, now=NOW))
+        fns[f"{index.kind}/filtered"] = lambda a, b, ix=index: search(
+            ix, StoreQuery(a, b, k=10, open_at=NOW, services=("pickup",), now=NOW)
         )
-        with_status = median_us(
-            lambda a, b, ix=index: [m.status for m in search(ix, StoreQuery(a, b, k=10, now=NOW))], points
-        )
+        fns[f"{index.kind}/status"] = lambda a, b, ix=index: [m.status for m in search(ix, StoreQuery(a, b, k=10, now=NOW))]
+    med = interleaved_medians(fns, points)
+
+    ck = med["ck"]
+    rows = [
+        f"| {n:,} | scipy cKDTree, 3-D unit vectors (baseline) | {build_ck:.2f} | {ck:.1f} | - | - | - |",
+        f"| {n:,} | numpy brute-force haversine (baseline) | - | {brute:.1f} | - | - | - |",
+    ]
+    for index, build, mem in indexes:
+        kind = index.kind
+        plain = med[f"{kind}/plain"]
         rows.append(
-            f"| {n:,} | o2o {index.kind} index{' (pure Python)' if index.kind == 'grid' else ''}, exact WGS84 | {build:.2f} | {plain:.1f} "
-            f"(+status of the 10: {with_status:.1f}) | {filtered:.1f} | {mem / n:.0f} |"
+            f"| {n:,} | o2o {kind} index{' (pure Python)' if kind == 'grid' else ''}, exact WGS84 | {build:.2f} | {plain:.1f} "
+            f"(+status of the 10: {med[f'{kind}/status']:.1f}) | {plain / ck:.2f}x | {med[f'{kind}/filtered']:.1f} | {mem / n:.0f} |"
         )
-        del index
     return rows
 
 
@@ -139,8 +164,8 @@ def main() -> None:
     print(f"# {datetime.now(UTC):%Y-%m-%d} · Python {platform.python_version()} · numpy {np.__version__} · "
           f"{platform.machine()} · k=10 · {args.queries} queries, median")  # fmt: skip
     print()
-    print("| stores | method | build (s) | k=10 median (µs) | open-now + service (µs) | index bytes/store |")
-    print("|---:|---|---:|---:|---:|---:|")
+    print("| stores | method | build (s) | k=10 median (µs) | vs cKDTree | open-now + service (µs) | index bytes/store |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
     for n in (int(s) for s in args.sizes.split(",")):
         for row in run(n, args.queries, args.grid_max):
             print(row, flush=True)

@@ -17,10 +17,11 @@ Vincenty.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from ..geo import WGS84_A, WGS84_F, BBox, ecef, reduced_latitude
@@ -255,31 +256,32 @@ class KDTreeIndex(StoreIndex):
         self._tree: Any = cKDTree(pts) if n else None
 
     def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf) -> Iterator[tuple[float, int]]:
+        # Batches of 16, 64, 256 … nearest; each batch's new part is handed on as a zip, so the
+        # caller's loop runs without resuming a Python generator per store.
+        return itertools.chain.from_iterable(self._batches(x, y, z, max_chord))
+
+    def _batches(self, x: float, y: float, z: float, max_chord: float) -> Iterator[Iterable[tuple[float, int]]]:
         n = len(self.stores)
         if not n:
             return
         k = min(16, n)
-        seen: set[int] = set()
         upper = max_chord * (1 + 1e-12) + 1e-15 if math.isfinite(max_chord) else math.inf
+        seen: set[int] | None = None
         while True:
             d, idx = self._tree.query((x, y, z), k=k, distance_upper_bound=upper)
-            found = 0
             if k == 1:
-                d, idx = [d], [idx]
+                d, idx = [float(d)], [int(idx)]
             else:
                 d, idx = d.tolist(), idx.tolist()
-            for dist, i in zip(d, idx, strict=True):
-                if i >= n:
-                    break
-                found += 1
-                if i in seen:
-                    continue
-                if dist > max_chord:
-                    return
-                seen.add(i)
-                yield dist, i
-            if found < k or k >= n:
+            # Sorted by distance; a missing neighbour (fewer than k within the bound) is inf.
+            m = bisect_right(d, max_chord)
+            if seen is None:
+                yield zip(d[:m], idx[:m], strict=True)
+            else:
+                yield [(dist, i) for dist, i in zip(d[:m], idx[:m], strict=True) if i not in seen]
+            if m < k or k >= n:
                 return
+            seen = set(idx)  # ties may come back in another order: skip by identity, not position
             k = min(k * 4, n)
 
 

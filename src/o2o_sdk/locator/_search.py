@@ -11,7 +11,7 @@ survivor, and orders by ``(distance, store id)``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -161,73 +161,79 @@ def search(
     stock: dict[str, dict[str, int]] = {}
     cutoff = max_chord
     kth = math.inf
-    pending: list[int] = []
     batch = max(2 * want, 16) if k is not None else 256
 
-    def accept(i: int, chord: float) -> None:
-        nonlocal cutoff, kth
+    def flush(pending: list[tuple[float, int]]) -> list[tuple[float, int]]:
+        """The pending candidates that the plugin filters and the inventory hook keep (one call each)."""
+        survivors = list(pending)
+        pending.clear()
+        batch_stores = [stores[i] for _, i in survivors]
+        if exclude is not None and batch_stores:
+            dropped = exclude(query, batch_stores)
+            if dropped:
+                survivors = [(c, i) for c, i in survivors if stores[i].id not in dropped]
+                batch_stores = [stores[i] for _, i in survivors]
+        if skus and inventory is not None and batch_stores:
+            levels = inventory(batch_stores, skus)
+            kept = []
+            for c, i in survivors:
+                have = levels.get(stores[i].id, {})
+                if all(have.get(sku, 0) >= query.min_quantity for sku in skus):
+                    stock[stores[i].id] = {sku: have.get(sku, 0) for sku in skus}
+                    kept.append((c, i))
+            survivors = kept
+        return survivors
+
+    def filtered() -> Iterator[tuple[float, int]]:
+        """Candidates (in chord order) that pass the cheap filters, then the batched ones."""
+        pending: list[tuple[float, int]] = []
+        for chord, i in candidates:
+            if chord > cutoff:
+                break
+            store = stores[i]
+            if services and not all(s in store.services for s in services):
+                continue
+            if hours_ok is not None and not hours_ok(store):
+                continue
+            if not batched:
+                yield chord, i
+                continue
+            pending.append((chord, i))
+            if len(pending) >= batch:
+                yield from flush(pending)
+        if pending:
+            yield from flush(pending)
+
+    # Without filters the index's own iterator is read directly: no Python frame per candidate.
+    for chord, i in filtered() if services or hours_ok is not None or batched else candidates:
+        if chord > cutoff:
+            break
         s = short_geodesic(qex, qey, qez, qx, qy, qz, iex[i], iey[i], iez[i], ix[i], iy[i], iz[i])
-        if s is None and chord < _NEAR_ANTIPODAL_CHORD:
-            s = vincenty(qsu, qcu, lon, isu[i], icu[i], ilon[i])
         if s is None:
-            s = geodesic_distance_reduced(lat, lon, qsu, qcu, ilat[i], ilon[i], isu[i], icu[i], math.pi)
+            if chord < _NEAR_ANTIPODAL_CHORD:
+                s = vincenty(qsu, qcu, lon, isu[i], icu[i], ilon[i])
+            if s is None:
+                s = geodesic_distance_reduced(lat, lon, qsu, qcu, ilat[i], ilon[i], isu[i], icu[i], math.pi)
         if radius is not None and s > radius:
-            return
+            continue
         found.append((s, stores[i].id, i))
         if len(found) >= want and (len(found) == want or s < kth):
             kth = sorted(found)[want - 1][0]
             cutoff = min(max_chord, chord_for_angle(kth / R_MIN) * (1 + 1e-9) + 1e-12)
 
-    def flush() -> None:
-        survivors = list(pending)
-        pending.clear()
-        batch_stores = [stores[i] for i in survivors]
-        if exclude is not None and batch_stores:
-            dropped = exclude(query, batch_stores)
-            if dropped:
-                survivors = [i for i in survivors if stores[i].id not in dropped]
-                batch_stores = [stores[i] for i in survivors]
-        if skus and inventory is not None and batch_stores:
-            levels = inventory(batch_stores, skus)
-            kept = []
-            for i in survivors:
-                have = levels.get(stores[i].id, {})
-                if all(have.get(sku, 0) >= query.min_quantity for sku in skus):
-                    stock[stores[i].id] = {sku: have.get(sku, 0) for sku in skus}
-                    kept.append(i)
-            survivors = kept
-        for i in survivors:
-            accept(i, chords[i])
-
-    chords: dict[int, float] = {}
-    for chord, i in candidates:
-        if chord > cutoff:
-            break
-        store = stores[i]
-        if services and not all(s in store.services for s in services):
-            continue
-        if hours_ok is not None and not hours_ok(store):
-            continue
-        if batched:
-            chords[i] = chord
-            pending.append(i)
-            if len(pending) >= batch:
-                flush()
-        else:
-            accept(i, chord)
-    if pending:
-        flush()
-
     found.sort()
     top = found[:want]
-    matches = [
-        StoreMatch(
-            stores[i], dist, at,
-            services=tuple(s for s in services if s in stores[i].services),
-            stock=stock.get(sid, {}),
-        )
-        for dist, sid, i in top
-    ]  # fmt: skip
+    if services or stock:
+        matches = [
+            StoreMatch(
+                stores[i], dist, at,
+                services=tuple(s for s in services if s in stores[i].services),
+                stock=stock.get(sid, {}),
+            )
+            for dist, sid, i in top
+        ]  # fmt: skip
+    else:
+        matches = [StoreMatch(stores[i], dist, at) for dist, _, i in top]
     if rerank is not None and matches:
         reordered = rerank(query, matches)
         if reordered is not None:
