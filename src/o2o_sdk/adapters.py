@@ -184,7 +184,9 @@ class PickupAdapter(Protocol):
         committed, only for pickups with ``pickup.platform == self.name``; states the platform
         has no notion of are ignored. Must be safe to call twice for the same transition
         (use idempotency keys). Raise :class:`~o2o_sdk.http.PlatformError` when the platform
-        refuses; the SDK journals the failure and the transition stands.
+        refuses; the SDK journals the failure and the transition stands. Not called for a
+        pickup cancelled because the platform itself reported the order cancelled
+        (``OrderEvent.cancelled``): that would echo back to it.
         """
         ...
 

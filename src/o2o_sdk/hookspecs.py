@@ -507,8 +507,11 @@ def o2o_pickup_alert(sdk: O2O, pickup: Pickup, what: str) -> None:
     :param pickup: the pickup as it is now (``store_id``, ``items``, ``arrival_note``,
         ``curbside`` …).
     :param what: ``placed`` (a new pickup to prepare), ``arrived`` (the customer is here;
-        curbside: ``arrival_note`` says where) or ``ready`` (it became ready while the
-        customer was already waiting).
+        curbside: ``arrival_note`` says where), ``ready`` (it became ready while the
+        customer was already waiting) or ``cancelled`` (the order was cancelled on its
+        platform: stop preparing it, put the items back; ``reason`` is
+        ``cancelled_on_<platform>``). Cancellations made through the SDK itself are not
+        alerted.
 
     Called after the step committed; every implementation is called and a failing one is
     logged, never undoing the step. The web surface's store display page reads the same

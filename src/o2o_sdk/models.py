@@ -571,6 +571,10 @@ class OrderEvent:
     ``location_id`` (the store whose ``external_ids[platform]`` is that location) and
     ``offer_id`` / ``voucher_id`` from ``discount_codes`` (a mirrored offer's code, a voucher
     id or a voucher token) when the adapter left them empty.
+
+    An adapter sets ``cancelled=True`` when the platform says the order was cancelled (by the
+    customer or the merchant, on the platform): ``sdk.orders.record`` then records nothing and
+    cancels the order's pickup, if it has one that has not ended.
     """
 
     platform: str
@@ -595,6 +599,12 @@ class OrderEvent:
     items: tuple[OrderLine, ...] = ()
     #: Set when the order is to be collected in store.
     pickup: PickupDetails | None = None
+    #: The platform cancelled the order (WooCommerce ``cancelled`` / ``refunded`` / ``failed``,
+    #: a Square order or pickup fulfilment ``CANCELED`` …). Such an order is not recorded (an
+    #: order recorded before keeps its row and journal event as they were), so stored orders
+    #: read back with ``False``; its pickup, if one was created and has not ended, is cancelled
+    #: with reason ``cancelled_on_<platform>``, without telling the platform back.
+    cancelled: bool = False
 
 
 @attrs.frozen

@@ -15,6 +15,14 @@ in-store order of a customer who came to try on reserved items at that store
 ``offer_id``, ``voucher_id`` and ``customer_id`` columns are set as the order has them
 (``customer_id`` is the voucher's customer when a voucher matched, else the platform's
 customer id).
+
+An order the platform reports cancelled (``OrderEvent.cancelled``, set by the adapter) is not
+recorded: its pickup, if one was created and is still open, is cancelled with reason
+``cancelled_on_<platform>`` (journaled ``pickup_cancelled``; slot freed, holds released, the
+store alerted with ``o2o_pickup_alert`` ``cancelled``), without telling the platform back, since
+it said so itself. A pickup already handed over stands (logged); one already cancelled or
+released is returned as it is, so a redelivered cancellation changes nothing. An order first
+seen cancelled gets no pickup and no journal event.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from .errors import InvalidInput, NotFound, O2OError, TokenError
+from .errors import ConfigurationError, InvalidInput, NotFound, O2OError, PickupRefused, TokenError
 from .models import EventType, JournalEvent, OrderEvent, OrderKind, Pickup, PickupKind, PickupState
 from .offers import VOUCHER_PURPOSE
 from .tokens import decode_voucher_payload
@@ -47,11 +55,13 @@ class RecordedOrder:
 
     #: The order as stored (store, offer and voucher filled in where they could be mapped).
     order: OrderEvent
-    #: ``False`` when the order or the delivery had been recorded before (nothing written).
+    #: ``False`` when the order or the delivery had been recorded before, or the order came
+    #: cancelled (``OrderEvent.cancelled``): no order written.
     recorded: bool
-    #: The journal event appended, or ``None`` for a duplicate.
+    #: The journal event appended, or ``None`` for a duplicate or a cancelled order.
     event: JournalEvent | None = None
-    #: The pickup of an order to be collected in store (the same one on every redelivery).
+    #: The pickup of an order to be collected in store (the same one on every redelivery); for a
+    #: cancelled order, its pickup as it is now (cancelled, or ended before), if one was created.
     pickup: Pickup | None = None
 
 
@@ -62,9 +72,12 @@ class Orders:
         self._sdk = sdk
 
     def record(self, order: OrderEvent) -> RecordedOrder:
-        """Map the order to our store, offer and voucher, store it once and journal it."""
+        """Map the order to our store, offer and voucher, store it once and journal it; or, for
+        an order the platform cancelled, cancel its pickup (see the module's description)."""
         _check(order)
         order = self._enrich(order)
+        if order.cancelled:
+            return RecordedOrder(order, False, None, self._cancel_pickup(order))
         now = self._sdk.clock.now()
         customer_id = order.customer_id
         if order.voucher_id is not None:
@@ -104,6 +117,26 @@ class Orders:
         except O2OError as exc:
             log.warning("%s order %s: no pickup created: %s", order.platform, order.order_id, exc)
             return None
+
+    def _cancel_pickup(self, order: OrderEvent) -> Pickup | None:
+        """The platform cancelled the order: cancel its pickup unless there is none or it ended."""
+        pickups = self._sdk.pickups
+        try:
+            pickup = pickups.for_order(order.platform, order.order_id)
+        except ConfigurationError:  # a storage without pickups: nothing to cancel
+            return None
+        if pickup is None:  # never recorded with a pickup: nothing is created for a cancelled order
+            return None
+        if pickup.state is PickupState.HANDED_OVER:
+            log.warning("%s order %s was cancelled on the platform after its pickup %s was handed over; the pickup stands.",
+                        order.platform, order.order_id, pickup.id)  # fmt: skip
+            return pickup
+        if pickup.state in (PickupState.CANCELLED, PickupState.RELEASED):  # a redelivery, or our own end told back
+            return pickup
+        try:
+            return pickups.cancel(pickup.id, reason=f"cancelled_on_{order.platform}", from_platform=True)
+        except PickupRefused:  # a concurrent step ended it first (e.g. handed over just now)
+            return pickups.get(pickup.id)
 
     def _tryon(self, order: OrderEvent, customer_id: str | None) -> Pickup | None:
         """The reservation an in-store purchase follows (the customer tried the items on)."""

@@ -510,6 +510,32 @@ def order_created_event(spec: Spec, order_id: str, *, event_id: str = "evt-o-1",
     return event
 
 
+def order_updated_event(spec: Spec, order_id: str, *, event_id: str = "evt-u-1", state: str = "CANCELED",
+                        location_id: str = "LOC", version: int = 5) -> dict[str, Any]:  # fmt: skip
+    """``OrderUpdatedEvent.example`` about ``order_id``, now in ``state``."""
+    event = spec.example("OrderUpdatedEvent")
+    event["data"]["id"] = order_id
+    event["data"]["object"]["order_updated"].update(order_id=order_id, state=state, location_id=location_id, version=version)
+    event.update(event_id=event_id, merchant_id=MERCHANT)
+    assert spec.errors("OrderUpdatedEvent", event) == []
+    return event
+
+
+def fulfillment_updated_event(spec: Spec, order_id: str, *, event_id: str = "evt-f-1", uid: str = "FULFILL-PICKUP-1",
+                              old_state: str = "PROPOSED", new_state: str = "CANCELED", state: str = "OPEN",
+                              location_id: str = "LOC", version: int = 5) -> dict[str, Any]:  # fmt: skip
+    """``OrderFulfillmentUpdatedEvent.example`` about fulfilment ``uid`` of ``order_id``."""
+    event = spec.example("OrderFulfillmentUpdatedEvent")
+    event["data"]["id"] = order_id
+    event["data"]["object"]["order_fulfillment_updated"].update(
+        order_id=order_id, state=state, location_id=location_id, version=version,
+        fulfillment_update=[{"fulfillment_uid": uid, "old_state": old_state, "new_state": new_state}],
+    )  # fmt: skip
+    event.update(event_id=event_id, merchant_id=MERCHANT)
+    assert spec.errors("OrderFulfillmentUpdatedEvent", event) == []
+    return event
+
+
 def delivery(payload: Any, *, key: str = SIGNATURE_KEY, url: str = NOTIFICATION_URL, raw: bytes | None = None,
              signed: bool = True, received_at: str = NOTIFICATION_URL) -> Any:  # fmt: skip
     """A notification as Square posts it, signed over ``url + body``."""

@@ -10,9 +10,12 @@ from square_fake import (
     FakeSquare,
     delivery,
     fake,
+    fulfillment_updated_event,
     order,
     order_created_event,
+    order_updated_event,
     pickup_fulfillment,
+    shipment_fulfillment,
     sleeps,
     spec,
     square,
@@ -150,6 +153,73 @@ def test_an_order_that_lost_its_pickup_fulfilment_is_reported(sdk, fake: FakeSqu
     fake.orders["PICK-1"]["fulfillments"] = []
     sdk.pickups.accept(pickup.id)
     assert failures(sdk)[0].data["error"] == "no_pickup_fulfillment"
+
+
+# ------------------------------------------------------------------ orders cancelled on Square
+
+
+def told(sdk, event: dict) -> list:
+    return sdk.adapters.handle_webhook("square", *_parts(delivery(event)))
+
+
+def cancelled_journal(sdk) -> list:
+    return sdk.journal.read(types=[EventType.PICKUP_CANCELLED])
+
+
+@pytest.mark.parametrize("how", ["order.updated", "order.fulfillment.updated"])
+def test_an_order_cancelled_on_square_cancels_its_pickup_without_writing_back(sdk, fake: FakeSquare, how: str) -> None:
+    pickup = sdk.pickups.accept(placed(sdk, fake).id)
+    fake.requests.clear()
+    square_order = fake.orders["PICK-1"]
+    square_order["fulfillments"][0]["state"] = "CANCELED"
+    if how == "order.updated":  # cancelled in the Dashboard: the order and its fulfilment
+        square_order["state"] = "CANCELED"
+        event = order_updated_event(fake.spec, "PICK-1", event_id="evt-cancel", location_id=MIDTOWN)
+    else:  # the pickup fulfilment cancelled through the API, the order still open
+        event = fulfillment_updated_event(fake.spec, "PICK-1", event_id="evt-cancel", old_state="RESERVED", location_id=MIDTOWN)
+    [result] = told(sdk, event)
+    assert result.order.cancelled and not result.recorded
+    assert (result.pickup.id, result.pickup.state, result.pickup.reason) == (pickup.id, PickupState.CANCELLED, "cancelled_on_square")
+    assert fake.operations() == ["RetrieveOrder"], "read to confirm; nothing written back to Square"
+    assert [e.data["reason"] for e in cancelled_journal(sdk)] == ["cancelled_on_square"]
+    fake.requests.clear()
+    assert told(sdk, event) == [] and fake.requests == []  # redelivered: the pickup has ended, nothing is read
+    assert sdk.pickups.get(pickup.id) == result.pickup and len(cancelled_journal(sdk)) == 1
+
+
+def test_our_own_cancel_coming_back_from_square_is_not_even_read(sdk, fake: FakeSquare) -> None:
+    pickup = placed(sdk, fake)
+    mine = sdk.pickups.cancel(pickup.id, reason="customer phoned")
+    assert fake.orders["PICK-1"]["fulfillments"][0]["state"] == "CANCELED" and fake.operations() == ["RetrieveOrder", "UpdateOrder"]
+    fake.requests.clear()
+    # Square publishes the change the adapter made: no request, no second cancellation, no loop.
+    assert told(sdk, fulfillment_updated_event(fake.spec, "PICK-1", event_id="evt-echo", location_id=MIDTOWN)) == []
+    assert told(sdk, order_updated_event(fake.spec, "PICK-1", event_id="evt-echo-2", state="OPEN", location_id=MIDTOWN)) == []
+    assert fake.requests == [] and sdk.pickups.get(pickup.id) == mine and len(cancelled_journal(sdk)) == 1
+
+
+def test_another_fulfilment_cancelled_leaves_the_pickup_open(sdk, fake: FakeSquare) -> None:
+    pickup = placed(sdk, fake)
+    fake.orders["PICK-1"]["fulfillments"].append({**shipment_fulfillment(), "state": "CANCELED"})
+    event = fulfillment_updated_event(fake.spec, "PICK-1", event_id="evt-ship", uid="FULFILL-SHIP-1", location_id=MIDTOWN)
+    assert told(sdk, event) == []
+    assert fake.operations() == ["RetrieveOrder"] and sdk.pickups.get(pickup.id).state is PickupState.PLACED
+
+
+def test_other_order_updates_are_not_read(sdk, fake: FakeSquare) -> None:
+    placed(sdk, fake)
+    assert told(sdk, order_updated_event(fake.spec, "PICK-1", event_id="evt-open", state="OPEN", location_id=MIDTOWN)) == []
+    assert told(sdk, fulfillment_updated_event(fake.spec, "PICK-1", event_id="evt-prep", old_state="RESERVED",
+                                               new_state="PREPARED", location_id=MIDTOWN)) == []  # fmt: skip
+    assert fake.requests == []
+
+
+def test_a_pickup_order_first_seen_cancelled_gets_no_pickup(sdk, fake: FakeSquare) -> None:
+    fake.orders["PICK-2"] = order(fake.spec, "PICK-2", location_id=MIDTOWN, fulfillments=[pickup_fulfillment(state="CANCELED")],
+                                  state="OPEN", version=3)  # fmt: skip
+    [result] = told(sdk, order_created_event(fake.spec, "PICK-2", event_id="evt-new"))
+    assert result.order.cancelled and (result.recorded, result.pickup) == (False, None)
+    assert sdk.pickups.list() == [] and sdk.orders.list() == []
 
 
 # ------------------------------------------------------------------ inventory holds

@@ -13,8 +13,10 @@ from square_fake import (
     Spec,
     count,
     discount,
+    fulfillment_updated_event,
     locations,
     order,
+    order_updated_event,
     payment_event,
     pickup_fulfillment,
     settings,
@@ -59,6 +61,22 @@ def test_fixtures_are_valid_answers(spec: Spec) -> None:
     assert spec.errors("RetrieveOrderResponse", {"order": order(spec, "O2", location_id="L", fulfillments=[shipment_fulfillment()])}) == []
     assert spec.errors("PaymentUpdatedEvent", payment_event(spec, "O1", kind="payment.updated")) == []
     assert spec.errors("RetrieveOrderResponse", {"order": {**pickup, "total_money": {"amount": "5.50"}}})  # can fail
+
+
+def test_cancellation_events_are_squares_shapes(spec: Spec) -> None:
+    cancelled = order(spec, "O3", location_id="L", fulfillments=[pickup_fulfillment(state="CANCELED")], state="CANCELED")
+    assert spec.errors("RetrieveOrderResponse", {"order": cancelled}) == []
+    assert spec.errors("OrderUpdatedEvent", order_updated_event(spec, "O3")) == []
+    assert spec.errors("OrderFulfillmentUpdatedEvent", fulfillment_updated_event(spec, "O3")) == []
+    # the check can fail: Square spells it CANCELED, and these are its only states
+    assert spec.errors("OrderUpdatedEvent", {**order_updated_event(spec, "O3"), "data": {"object": {"order_updated": {"state": "CANCELLED"}}}})
+    wrong = fulfillment_updated_event(spec, "O3")
+    wrong["data"]["object"]["order_fulfillment_updated"]["fulfillment_update"][0]["new_state"] = "CANCELLED"
+    assert spec.errors("OrderFulfillmentUpdatedEvent", wrong)
+    assert set(spec.schemas["OrderState"]["enum"]) >= {"CANCELED", "DRAFT"}
+    assert "CANCELED" in spec.schemas["FulfillmentState"]["enum"]
+    assert {"order.updated", "order.fulfillment.updated"} <= {
+        s.get("x-webhook", {}).get("event") for s in spec.schemas.values() if isinstance(s, dict)}
 
 
 @pytest.mark.parametrize("kind", sorted(OFFERS))

@@ -226,8 +226,10 @@ def test_configured_sources_are_online(o2o_make_sdk, fake: FakeSquare) -> None:
 @pytest.mark.parametrize("state", ["DRAFT", "CANCELED"])
 def test_draft_and_cancelled_orders_are_not_purchases(sdk, fake: FakeSquare, state: str) -> None:
     fake.orders["D-1"] = order(fake.spec, "D-1", location_id=MIDTOWN, state=state)
-    assert handle(sdk, delivery(order_created_event(fake.spec, "D-1", state="OPEN"))) == []
-    assert orders(sdk) == []
+    results = handle(sdk, delivery(order_created_event(fake.spec, "D-1", state="OPEN")))
+    # a cancelled order comes as cancelled (so a pickup of it would be cancelled), and is not recorded
+    assert [(r.order.cancelled, r.recorded) for r in results] == ([] if state == "DRAFT" else [(True, False)])
+    assert orders(sdk) == [] and sdk.orders.list() == []
 
 
 def test_a_draft_order_event_is_not_even_fetched(sdk, fake: FakeSquare) -> None:

@@ -17,12 +17,13 @@ from woo_fake import (
     meta,
     order_payload,
     pickup_location_line,
+    schema_errors,
     settings,
     sleeps,
     woo,
 )
 
-from o2o_sdk import Caps, Discount, EventType, InvalidInput, Money, OfferMirror, Store
+from o2o_sdk import Caps, Discount, EventType, InvalidInput, Money, OfferMirror, PickupState, Store
 from o2o_sdk.http import PlatformNotFound, PlatformServerError
 
 __all__ = ["fake", "sleeps", "woo"]  # fixtures used by name
@@ -368,3 +369,65 @@ def test_a_5xx_on_a_note_is_not_retried(pickup_sdk, woo, fake) -> None:
     with pytest.raises(PlatformServerError):
         woo.pickup_changed(sdk, attrs.evolve(accepted, state=PickupState.READY), accepted.state)
     assert len(fake.calls("POST", "/orders/1300/notes")) == 1  # a note without idempotency is never sent twice
+
+
+# ------------------------------------------------------------------ orders cancelled on WooCommerce
+
+
+def cancelled_on_woocommerce(sdk, fake, status: str = "cancelled", delivery_id: str = "dlv-1300-cancel"):
+    """WooCommerce's ``order.updated`` delivery for the pickup order now in ``status``, through the adapter."""
+    payload = {**fake.orders[0], "status": status}
+    assert schema_errors("shop_order", payload) == []
+    [result] = sdk.adapters.handle_webhook(
+        "woocommerce", *_parts(delivery(payload, delivery_id=delivery_id, topic="order.updated"))
+    )
+    return result
+
+
+@pytest.mark.parametrize("status", ["cancelled", "refunded", "failed"])
+def test_an_order_cancelled_on_woocommerce_cancels_its_pickup_and_writes_nothing_back(pickup_sdk, fake, status) -> None:
+    sdk, pickup = pickup_sdk
+    sdk.pickups.ready(pickup.id)
+    fake.requests.clear()
+    result = cancelled_on_woocommerce(sdk, fake, status)
+    assert result.order.cancelled and not result.recorded and result.event is None
+    assert (result.pickup.id, result.pickup.state, result.pickup.reason) == (
+        pickup.id, PickupState.CANCELLED, "cancelled_on_woocommerce"
+    )  # fmt: skip
+    assert fake.requests == [], "WooCommerce told us: no note, no status written back"
+    [event] = sdk.journal.read(types=[EventType.PICKUP_CANCELLED])
+    assert event.data["reason"] == "cancelled_on_woocommerce" and event.data["order_id"] == "1300"
+    again = cancelled_on_woocommerce(sdk, fake, status)  # WooCommerce delivering it again
+    assert again.pickup == result.pickup and fake.requests == []
+    assert len(sdk.journal.read(types=[EventType.PICKUP_CANCELLED])) == 1 and len(sdk.orders.list()) == 1
+
+
+def test_our_own_cancel_coming_back_from_woocommerce_changes_nothing(pickup_sdk, fake) -> None:
+    sdk, pickup = pickup_sdk
+    mine = sdk.pickups.cancel(pickup.id, reason="out of stock")
+    assert fake.orders[0]["status"] == "cancelled"  # the adapter set it: WooCommerce now sends order.updated
+    written = len(fake.requests)
+    echo = cancelled_on_woocommerce(sdk, fake)
+    assert echo.pickup == mine and mine.reason == "out of stock"
+    assert len(fake.requests) == written and len(notes(fake)) == 1, "no second note, no second status: no loop"
+    assert len(sdk.journal.read(types=[EventType.PICKUP_CANCELLED])) == 1
+
+
+def test_a_refund_after_the_handover_leaves_the_pickup_handed_over(pickup_sdk, fake) -> None:
+    sdk, pickup = pickup_sdk
+    sdk.pickups.ready(pickup.id)
+    done = sdk.pickups.handover(pickup.id, store_id="soho")
+    fake.requests.clear()
+    result = cancelled_on_woocommerce(sdk, fake, "refunded")
+    assert result.pickup == done and done.state is PickupState.HANDED_OVER and fake.requests == []
+    assert sdk.journal.read(types=[EventType.PICKUP_CANCELLED]) == []
+
+
+def test_a_backfill_cancels_the_pickups_of_cancelled_orders(pickup_sdk, woo, fake) -> None:
+    sdk, pickup = pickup_sdk
+    fake.orders = [{**fake.orders[0], "status": "cancelled"}, order_payload(1301, status="refunded")]
+    fake.requests.clear()
+    report = woo.import_orders(sdk)
+    assert (report.seen, report.recorded, report.skipped) == (2, 0, 2)
+    assert sdk.pickups.get(pickup.id).state is PickupState.CANCELLED
+    assert [r.method for r in fake.requests] == ["GET"]  # the order list; nothing written back

@@ -103,6 +103,7 @@ def test_pickup_and_order_bodies_are_valid_requests() -> None:
     order_payload(created_via="pos-rest-api", shipping_lines=[], email=None, customer_id=0),
     order_payload(shipping_lines=[pickup_location_line()], customer_note="Blue car"),
     order_payload(shipping_lines=[local_pickup_line()], codes=("spring10", "k0123")),
+    *(order_payload(status=s, shipping_lines=[pickup_location_line()]) for s in ("cancelled", "refunded", "failed")),
 ])  # fmt: skip
 def test_order_fixtures_are_real_order_shapes(payload) -> None:
     assert schema_errors("shop_order", payload) == []

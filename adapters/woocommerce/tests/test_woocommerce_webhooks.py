@@ -339,6 +339,37 @@ def test_delivery_orders_have_no_pickup(sdk) -> None:
     assert result.order.pickup is None and result.pickup is None
 
 
+# ------------------------------------------------------------------ orders cancelled on WooCommerce
+
+
+def test_a_pickup_order_cancelled_on_woocommerce_cancels_its_pickup(sdk) -> None:
+    payload = order_payload(1210, shipping_lines=[pickup_location_line("Soho shop")])
+    [placed] = handle(sdk, delivery(payload, delivery_id="dlv-1210"))
+    assert placed.pickup is not None and placed.pickup.state is PickupState.PLACED
+    [cancelled] = handle(sdk, delivery({**payload, "status": "cancelled"}, delivery_id="dlv-1210-2", topic="order.updated"))
+    assert cancelled.order.cancelled and cancelled.order.data["status"] == "cancelled" and not cancelled.recorded
+    assert cancelled.pickup.id == placed.pickup.id and cancelled.pickup.state is PickupState.CANCELLED
+    assert cancelled.pickup.reason == "cancelled_on_woocommerce"
+    assert len(orders(sdk)) == 1  # the sale as it was recorded; the cancellation journals pickup_cancelled
+    assert [e.type for e in sdk.journal.read(types=[EventType.PICKUP_CANCELLED])] == ["pickup_cancelled"]
+
+
+@pytest.mark.parametrize("status", ["cancelled", "refunded", "failed"])
+def test_an_order_first_seen_cancelled_records_nothing_and_gets_no_pickup(sdk, status: str) -> None:
+    payload = order_payload(1220, status=status, shipping_lines=[pickup_location_line("Soho shop")])
+    [result] = handle(sdk, delivery(payload, delivery_id="dlv-1220", topic="order.updated"))
+    assert result.order.cancelled and result.order.pickup is not None
+    assert (result.recorded, result.event, result.pickup) == (False, None, None)
+    assert sdk.orders.list() == [] and orders(sdk) == [] and sdk.pickups.list() == []
+
+
+def test_cancelled_statuses_win_over_the_configured_sale_statuses(o2o_make_sdk) -> None:
+    sdk = make(o2o_make_sdk, order_statuses="processing,completed,refunded")
+    [result] = handle(sdk, delivery(order_payload(1230, status="refunded")))
+    assert result.order.cancelled and not result.recorded and sdk.orders.list() == []
+    assert handle(sdk, delivery(order_payload(1231, status="pending"), delivery_id="dlv-p")) == []  # still not a sale
+
+
 # ------------------------------------------------------------------ the web route
 
 

@@ -6,7 +6,8 @@ plugin with ``O2O_DISABLE_PLUGINS=pickup_flows`` to send your own.
 =====================  ===========================  =======================  ==============================
 flow                   trigger                      dedupe key               sent when
 =====================  ===========================  =======================  ==============================
-``pickup_ready``       ``pickup_ready``             ``pickup-ready:<id>``    at once (transactional)
+``pickup_ready``       ``pickup_ready``             ``pickup-ready:<id>``    at once (transactional), unless
+                                                                             the pickup ended meanwhile
 ``pickup_reminder``    ``pickup_ready``             ``pickup-remind:<id>``   ``reminder_before`` the deadline,
                                                                              only if still not collected
 ``pickup_thanks``      ``pickup_handed_over``       ``pickup-thanks:<id>``   after the thank-you delay
@@ -43,6 +44,11 @@ if TYPE_CHECKING:
 
 #: The exit condition of the reminder: skip it unless the pickup still waits.
 STILL_WAITING = "pickup_still_waiting"
+#: The exit condition of the pass: skip it once the pickup ended (e.g. the order was cancelled
+#: on its platform before the pass went out); an early arrival still gets it.
+STILL_OPEN = "pickup_still_open"
+#: States in which a pickup has ended.
+_ENDED = frozenset({PickupState.HANDED_OVER, PickupState.RELEASED, PickupState.CANCELLED})
 
 TEMPLATES = (
     FollowUpTemplate(
@@ -119,7 +125,7 @@ def o2o_plan_followups(sdk: O2O, event: JournalEvent) -> list[FollowUpPlan] | No
         if data is None:
             return None
         plans.append(FollowUpPlan("pickup_ready", settings.channel, "pickup_ready", customer, f"pickup-ready:{pickup_id}",
-                                  send_at=event.at, transactional=True, data=data))  # fmt: skip
+                                  send_at=event.at, transactional=True, exit_on=(STILL_OPEN,), data=data))  # fmt: skip
         deadline = event.data.get("deadline")
         if settings.reminder_before is not None and deadline:
             remind_at = datetime.fromisoformat(str(deadline)) - settings.reminder_before
@@ -157,13 +163,16 @@ def _store_name(sdk: O2O, store_id: str | None) -> str:
 
 @hookimpl(trylast=True)
 def o2o_check_followup(sdk: O2O, followup: FollowUp, contact: Contact) -> str | None:
-    if STILL_WAITING not in followup.exit_on:
+    waiting, still_open = STILL_WAITING in followup.exit_on, STILL_OPEN in followup.exit_on
+    if not (waiting or still_open):
         return None
     try:
         pickup = sdk.pickups.get(str(followup.data.get("pickup_id", "")))
     except O2OError:
         return "pickup_gone"
-    return None if pickup.state is PickupState.READY else f"pickup_{pickup.state.value}"
+    if (waiting and pickup.state is not PickupState.READY) or (still_open and pickup.state in _ENDED):
+        return f"pickup_{pickup.state.value}"
+    return None
 
 
 @hookimpl(trylast=True)

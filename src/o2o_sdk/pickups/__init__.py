@@ -16,7 +16,9 @@ was already taken), so two staff members scanning the same pickup pass hand it o
 
 After a step commits, the SDK tells the platform (adapters declaring ``Capability.PICKUPS``),
 releases inventory holds, and alerts the store (hook ``o2o_pickup_alert``: a new pickup to
-prepare, a customer who arrived). The journal events feed follow-ups (plugin
+prepare, a customer who arrived). An order cancelled on its platform (``OrderEvent.cancelled``)
+cancels its pickup with ``from_platform=True``: the platform is not told back, the store is
+alerted (``cancelled``). The journal events feed follow-ups (plugin
 ``pickup_flows``: the pickup pass, the deadline reminder, thanks with feedback, win-back) and
 attribution.
 
@@ -335,10 +337,20 @@ class Pickups:
         return self._step(pickup.id, S.HANDED_OVER, store_id=store_id, staff_id=staff_id,
                           change=lambda p: {"finished_at": now, "bought": bought if p.kind is PickupKind.RESERVATION else True})  # fmt: skip
 
-    def cancel(self, pickup_id: str, *, reason: str = "cancelled", staff_id: str | None = None) -> Pickup:
-        """Cancel (the customer or the shop): frees the slot and releases held items."""
+    def cancel(self, pickup_id: str, *, reason: str = "cancelled", staff_id: str | None = None,
+               from_platform: bool = False) -> Pickup:  # fmt: skip
+        """Cancel (the customer or the shop): frees the slot and releases held items.
+
+        ``from_platform=True`` when the order was cancelled on its platform (what
+        ``sdk.orders.record`` does for an ``OrderEvent`` with ``cancelled=True``): the platform
+        is not told back (it said so itself, and telling it would echo), and the store is
+        alerted (``o2o_pickup_alert`` ``cancelled``), since it may be preparing the order."""
         now = self._sdk.clock.now()
-        return self._step(pickup_id, S.CANCELLED, staff_id=staff_id, change=lambda p: {"finished_at": now, "reason": reason})
+        pickup = self._step(pickup_id, S.CANCELLED, staff_id=staff_id, tell_platform=not from_platform,
+                            change=lambda p: {"finished_at": now, "reason": reason})  # fmt: skip
+        if from_platform:
+            self._alert(pickup, "cancelled")
+        return pickup
 
     def release_due(self, *, limit: int = 500) -> builtins.list[Pickup]:
         """Release pickups not collected by their deadline (held items back to stock, the
@@ -510,7 +522,7 @@ class Pickups:
         return JournalEvent(_EVENT[state].value, self._sdk.clock.now(), None, None, pickup.store_id, pickup.customer_id, data)
 
     def _step(self, pickup_id: str, to: PickupState, *, change: Any = None, store_id: str | None = None,
-              staff_id: str | None = None, refuse_same: Any = None) -> Pickup:  # fmt: skip
+              staff_id: str | None = None, refuse_same: Any = None, tell_platform: bool = True) -> Pickup:  # fmt: skip
         sdk = self._sdk
         now = sdk.clock.now()
         with self.tables.transaction() as tx:
@@ -545,17 +557,19 @@ class Pickups:
                 extra["reason"] = new.reason
             [event] = tx.append_events([self._event(new, current.state, **extra)])
         sdk._emit([event])
-        self._after(new, current.state)
+        self._after(new, current.state, tell_platform=tell_platform)
         return new
 
-    def _after(self, pickup: Pickup, previous: PickupState) -> None:
-        """Side effects of a committed step: platform, platform hold, store alert."""
+    def _after(self, pickup: Pickup, previous: PickupState, *, tell_platform: bool = True) -> None:
+        """Side effects of a committed step: platform, platform hold, store alert.
+        ``tell_platform=False``: the step came from the platform (an order cancelled there), so
+        its ``pickup_changed`` is not called; holds are released all the same."""
         if pickup.state in FINAL_STATES and pickup.hold_ref not in (None, "sdk"):
             adapter = self._adapter(pickup.platform or self._hold_platform(pickup), "inventory_holds")
             if adapter is not None:
                 sold = pickup.state is S.HANDED_OVER and bool(pickup.bought)
                 self._platform_call(pickup, "release_inventory", adapter.release_inventory, self._sdk, pickup, pickup.hold_ref, sold)
-        if pickup.platform is not None:
+        if pickup.platform is not None and tell_platform:
             adapter = self._adapter(pickup.platform, "pickups")
             if adapter is not None:
                 # Ready while the customer already waits: the platform learns of the "ready" step.

@@ -18,11 +18,13 @@ import httpx
 from o2o_sdk import (
     AdapterBase,
     Capability,
+    ConfigurationError,
     InvalidInput,
     NotSupported,
     Offer,
     OfferMirror,
     OrderEvent,
+    PickupState,
     PlatformCustomer,
     PlatformDiscount,
     Store,
@@ -46,7 +48,7 @@ from .orders import (
 from .webhooks import SIGNATURE_HEADER, parse_notification, verify_signature
 
 if TYPE_CHECKING:
-    from o2o_sdk import O2O, Pickup, PickupState
+    from o2o_sdk import O2O, Pickup
 
 __all__ = ["SquareAdapter"]
 
@@ -54,6 +56,8 @@ log = logging.getLogger("o2o_square")
 
 T = TypeVar("T")
 
+#: SDK pickup states that have ended (a cancellation from Square no longer changes them).
+_ENDED = frozenset({PickupState.HANDED_OVER, PickupState.RELEASED, PickupState.CANCELLED})
 #: Catalog ids per inventory request, orders per batch retrieve, locations per order search (Square's limits).
 _COUNT_IDS, _ORDER_IDS, _SEARCH_LOCATIONS = 500, 100, 10
 #: Orders per page of an order search.
@@ -360,6 +364,13 @@ class SquareAdapter(AdapterBase):
     def parse_webhook(self, sdk: O2O, request: WebhookRequest) -> list[OrderEvent]:
         """Verify a notification, then turn ``payment.created`` / ``payment.updated`` (once the
         payment is ``COMPLETED``) and ``order.created`` into the order, fetched with ``RetrieveOrder``.
+
+        ``order.updated`` / ``order.fulfillment.updated`` saying ``CANCELED`` are read only for
+        an order whose SDK pickup is still open (so our own ``CANCELED``, written by
+        :meth:`pickup_changed`, coming back costs no request): the order is fetched and, if it
+        or its ``PICKUP`` fulfilment is ``CANCELED``, returned with ``cancelled=True``, which
+        cancels the pickup without telling Square back. An order that is ``CANCELED`` when
+        fetched for another event comes cancelled too: it is not recorded and gets no pickup.
         Other events are verified and ignored (``[]``)."""
         keys = self.settings.webhook_signature_keys
         if not keys:
@@ -373,22 +384,36 @@ class SquareAdapter(AdapterBase):
             raise WebhookRejected(f"Square webhook for merchant {note.merchant_id}, not {self.settings.merchant_id}.", code="wrong_merchant")
         if note.order_id is None:
             return []
+        if note.cancellation and not self._pickup_open(sdk, note.order_id):
+            return []  # nothing of ours to cancel (no pickup, or it ended: e.g. our own CANCELED echoing)
         try:
             order = self.retrieve_order(note.order_id)
         except PlatformNotFound:
             raise WebhookRejected(f"Square webhook: the order {note.order_id} does not exist for this access token.",
                                   code="unknown_order") from None  # fmt: skip
-        if order.get("state") in ("DRAFT", "CANCELED"):
+        if order.get("state") == "DRAFT":
             return []
         extra = {"event_type": note.type, "merchant_id": note.merchant_id, "payment_id": note.payment_id}
-        return [self.order_event(order, delivery_id=note.event_id, **{k: v for k, v in extra.items() if v})]
+        event = self.order_event(order, delivery_id=note.event_id, **{k: v for k, v in extra.items() if v})
+        if note.cancellation and not event.cancelled:
+            return []  # another fulfilment was cancelled, or the order changed again since
+        return [event]
+
+    def _pickup_open(self, sdk: O2O, order_id: str) -> bool:
+        """Whether the SDK has a pickup of this order that has not ended."""
+        try:
+            pickup = sdk.pickups.for_order(self.name, order_id)
+        except ConfigurationError:  # a storage without pickups
+            return False
+        return pickup is not None and pickup.state not in _ENDED
 
     # ------------------------------------------------------------------ pickups
     def pickup_changed(self, sdk: O2O, pickup: Pickup, previous: PickupState) -> None:
         """Move the order's ``PICKUP`` fulfilment: accepted -> ``RESERVED``, ready -> ``PREPARED``,
         handed over -> ``COMPLETED``, released or cancelled -> ``CANCELED`` (arrival has no Square
         state). Reads the order first for its ``version`` and the fulfilment's ``uid``; the update
-        carries an idempotency key per order and state, and is skipped when Square already shows it."""
+        carries an idempotency key per order and state, and is skipped when Square already shows it.
+        Not called for a pickup cancelled because Square cancelled the order (see :meth:`parse_webhook`)."""
         target = FULFILLMENT_STATE.get(pickup.state)
         if target is None or pickup.order_id is None:
             return

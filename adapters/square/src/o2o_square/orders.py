@@ -30,6 +30,7 @@ __all__ = [
     "FINAL_FULFILLMENT_STATES",
     "ONLINE_FULFILLMENTS",
     "fulfillment_update",
+    "is_cancelled",
     "order_event",
     "pickup_fulfillment",
     "variation_ids",
@@ -88,6 +89,15 @@ def _list(order: Mapping[str, Any], key: str) -> list[dict[str, Any]]:
 def pickup_fulfillment(order: Mapping[str, Any]) -> dict[str, Any] | None:
     """The order's first ``PICKUP`` fulfilment, if any."""
     return next((f for f in _list(order, "fulfillments") if f.get("type") == "PICKUP"), None)
+
+
+def is_cancelled(order: Mapping[str, Any]) -> bool:
+    """Whether the order will not be collected: the order is ``CANCELED``, or its ``PICKUP``
+    fulfilment is (an order can stay ``OPEN`` with its pickup cancelled)."""
+    if order.get("state") == "CANCELED":
+        return True
+    fulfillment = pickup_fulfillment(order)
+    return fulfillment is not None and fulfillment.get("state") == "CANCELED"
 
 
 def variation_ids(order: Mapping[str, Any]) -> list[str]:
@@ -163,8 +173,9 @@ def order_event(order: Any, *, delivery_id: str | None, skus: Mapping[str, str] 
     """A Square ``Order`` as an :class:`~o2o_sdk.OrderEvent`.
 
     ``skus`` maps item-variation ids to SKUs (a line without one keeps its catalog id, else its
-    name, as ``OrderLine.sku``). Raises :class:`~o2o_sdk.WebhookRejected` (``malformed_payload``)
-    when the order lacks its id, location, creation time or total.
+    name, as ``OrderLine.sku``); ``cancelled`` says :func:`is_cancelled`. Raises
+    :class:`~o2o_sdk.WebhookRejected` (``malformed_payload``) when the order lacks its id,
+    location, creation time or total.
     """
     if not isinstance(order, dict):
         raise _malformed("the order is not a JSON object.")
@@ -193,6 +204,7 @@ def order_event(order: Any, *, delivery_id: str | None, skus: Mapping[str, str] 
         delivery_id=delivery_id,
         items=_lines(order, skus or {}),
         pickup=_pickup(order, pickup_fulfilment) if pickup_fulfilment is not None else None,
+        cancelled=is_cancelled(order),
         data={
             **(data or {}), "location_id": order["location_id"], "state": order.get("state"), "source": source,
             "fulfillment_types": types, "version": order.get("version"),

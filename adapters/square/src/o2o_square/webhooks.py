@@ -19,11 +19,22 @@ import attrs
 from o2o_sdk import WebhookRejected
 from o2o_sdk.http import Secret, verify_hmac_sha256_base64
 
-__all__ = ["ORDER_EVENTS", "SIGNATURE_HEADER", "Notification", "parse_notification", "sign", "verify_signature"]
+__all__ = [
+    "CANCEL_EVENTS",
+    "ORDER_EVENTS",
+    "SIGNATURE_HEADER",
+    "Notification",
+    "parse_notification",
+    "sign",
+    "verify_signature",
+]
 
 SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 #: Event types that carry an order to record (payments only once ``COMPLETED``).
 ORDER_EVENTS = frozenset({"payment.created", "payment.updated", "order.created"})
+#: Event types read only when they say the order, or one of its fulfilments, became ``CANCELED``
+#: (the order is then fetched and, if its pickup is cancelled, its SDK pickup too).
+CANCEL_EVENTS = frozenset({"order.updated", "order.fulfillment.updated"})
 
 
 def sign(body: bytes, notification_url: str, key: str) -> str:
@@ -52,6 +63,9 @@ class Notification:
     #: ``payment.status`` for payment events.
     payment_status: str | None = None
     payment_id: str | None = None
+    #: An ``order.updated`` / ``order.fulfillment.updated`` saying the order or a fulfilment
+    #: became ``CANCELED``: ``order_id`` is fetched only to learn whether its pickup is cancelled.
+    cancellation: bool = False
 
 
 def _malformed(message: str) -> WebhookRejected:
@@ -82,11 +96,13 @@ def parse_notification(body: bytes) -> Notification:
         raise _malformed("the event has no event_id.")
     merchant = payload.get("merchant_id")
     merchant_id = str(merchant) if merchant else None
-    if kind not in ORDER_EVENTS:
+    if kind not in ORDER_EVENTS and kind not in CANCEL_EVENTS:
         return Notification(kind, event_id, merchant_id, None)
     data = payload.get("data")
     if not isinstance(data, dict):
         raise _malformed("the event has no data.")
+    if kind in CANCEL_EVENTS:
+        return _cancellation(kind, event_id, merchant_id, data)
     if kind.startswith("payment."):
         payment = _object(data, "payment")
         order_id = payment.get("order_id")
@@ -100,3 +116,22 @@ def parse_notification(body: bytes) -> Notification:
     if not isinstance(order_id, str) or not order_id:
         raise _malformed("the order event has no order_id.")
     return Notification(kind, event_id, merchant_id, None if created.get("state") == "DRAFT" else order_id)
+
+
+def _cancellation(kind: str, event_id: str, merchant_id: str | None, data: dict[str, Any]) -> Notification:
+    """``order.updated`` (``order_updated.state``) or ``order.fulfillment.updated`` (the order's
+    state, or a ``fulfillment_update[].new_state``): a cancellation when one says ``CANCELED``."""
+    key = "order_updated" if kind == "order.updated" else "order_fulfillment_updated"
+    changed = _object(data, key)
+    cancelled = changed.get("state") == "CANCELED"
+    if key == "order_fulfillment_updated":
+        updates = changed.get("fulfillment_update") or []
+        if not isinstance(updates, list):
+            raise _malformed("fulfillment_update is not a list.")
+        cancelled = cancelled or any(isinstance(u, dict) and u.get("new_state") == "CANCELED" for u in updates)
+    if not cancelled:
+        return Notification(kind, event_id, merchant_id, None)
+    order_id = changed.get("order_id") or data.get("id")
+    if not isinstance(order_id, str) or not order_id:
+        raise _malformed("the order event has no order_id.")
+    return Notification(kind, event_id, merchant_id, order_id, cancellation=True)

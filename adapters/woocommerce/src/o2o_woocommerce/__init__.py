@@ -27,10 +27,20 @@ from .client import (
     percent_encode,
     signature_base_string,
 )
-from .webhooks import ORDER_TOPICS, PICKUP_METHODS, is_ping, parse_order, sign, signing_key, verify_signature
+from .webhooks import (
+    CANCELLED_STATUSES,
+    ORDER_TOPICS,
+    PICKUP_METHODS,
+    is_ping,
+    parse_order,
+    sign,
+    signing_key,
+    verify_signature,
+)
 
 __all__ = [
     "API_PATH",
+    "CANCELLED_STATUSES",
     "DEFAULT_IN_STORE_CREATED_VIA",
     "DEFAULT_ORDER_STATUSES",
     "MAX_PER_PAGE",

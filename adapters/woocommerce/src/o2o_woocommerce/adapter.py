@@ -126,7 +126,8 @@ class ImportReport:
     seen: int = 0
     recorded: int = 0
     duplicates: int = 0
-    #: Orders whose status is not a sale (``settings.order_statuses``).
+    #: Orders whose status is not a sale (``settings.order_statuses``), cancelled ones included
+    #: (those are still given to ``sdk.orders.record``, which cancels their pickups).
     skipped: int = 0
 
 
@@ -285,6 +286,9 @@ class WooCommerceAdapter(AdapterBase):
             event = parse_order(payload, self.settings, is_store=is_store, topic="import")
             if event is None:
                 skipped += 1
+            elif event.cancelled:
+                sdk.orders.record(event)  # records nothing; cancels the order's pickup if it is open
+                skipped += 1
             elif sdk.orders.record(event).recorded:
                 recorded += 1
             else:
@@ -337,6 +341,10 @@ class WooCommerceAdapter(AdapterBase):
         - ``cancelled`` / ``released`` -> a private note saying why, then status ``cancelled``;
         - other steps are not told. Notes carry a marker and are looked up before being added,
           and setting a status is idempotent, so a repeated call changes nothing.
+
+        A pickup cancelled because the order was cancelled, refunded or failed on WooCommerce is
+        not told back (the SDK does not call this for it); the ``order.updated`` WooCommerce
+        sends after this sets ``cancelled`` finds the pickup ended and changes nothing.
         """
         order_id = pickup.order_id
         if not order_id:

@@ -20,6 +20,7 @@ from o2o_sdk.money import currency_exponent
 from .client import WooCommerceSettings
 
 __all__ = [
+    "CANCELLED_STATUSES",
     "ORDER_TOPICS",
     "PICKUP_METHODS",
     "is_ping",
@@ -34,6 +35,11 @@ __all__ = [
 
 #: Topics that carry an order.
 ORDER_TOPICS = frozenset({"order.created", "order.updated"})
+#: Statuses of an order that will not be collected: cancelled (by the customer, the merchant, or
+#: WooCommerce for an unpaid order), refunded in full, or whose payment failed. Such an order
+#: comes as ``OrderEvent(cancelled=True)``, whatever ``order_statuses`` says: it is not recorded
+#: and its SDK pickup, if it has one, is cancelled.
+CANCELLED_STATUSES = frozenset({"cancelled", "refunded", "failed"})
 #: Shipping methods of orders collected in store: the classic ``local_pickup`` and the
 #: WooCommerce Blocks pickup locations (``pickup_location``, whose line meta names the location).
 PICKUP_METHODS = frozenset({"local_pickup", "pickup_location"})
@@ -144,7 +150,9 @@ def _items(payload: dict[str, Any], currency: str) -> tuple[OrderLine, ...]:
 def parse_order(payload: Any, settings: WooCommerceSettings, *, delivery_id: str | None = None,
                 is_store: Callable[[str], bool] = lambda _: False, topic: str | None = None) -> OrderEvent | None:  # fmt: skip
     """An order (the REST API's ``shop_order`` shape) as an :class:`~o2o_sdk.OrderEvent`;
-    ``None`` for a status that is not a sale (``settings.order_statuses``).
+    ``None`` for a status that is not a sale (``settings.order_statuses``). An order
+    ``cancelled``, ``refunded`` or ``failed`` (:data:`CANCELLED_STATUSES`) comes with
+    ``cancelled=True``, so that ``sdk.orders.record`` cancels its pickup.
 
     - kind: in store when ``created_via`` is one of ``settings.in_store_created_via`` or the meta
       flag ``settings.in_store_meta_key`` is set; online otherwise;
@@ -159,7 +167,8 @@ def parse_order(payload: Any, settings: WooCommerceSettings, *, delivery_id: str
     missing = [k for k in ("id", "status", "date_created_gmt", "currency", "total") if payload.get(k) in (None, "")]
     if missing:
         raise _malformed(f"the order lacks {', '.join(missing)}.")
-    if str(payload["status"]) not in settings.order_statuses:
+    cancelled = str(payload["status"]) in CANCELLED_STATUSES
+    if not cancelled and str(payload["status"]) not in settings.order_statuses:
         return None
     currency = str(payload["currency"]).upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
@@ -217,6 +226,7 @@ def parse_order(payload: Any, settings: WooCommerceSettings, *, delivery_id: str
         delivery_id=delivery_id,
         items=_items(payload, currency),
         pickup=pickup,
+        cancelled=cancelled,
         data={
             "topic": topic, "status": payload["status"], "created_via": payload.get("created_via"),
             "number": payload.get("number"),
@@ -229,7 +239,8 @@ def parse_order(payload: Any, settings: WooCommerceSettings, *, delivery_id: str
 def parse_delivery(request: WebhookRequest, settings: WooCommerceSettings,
                    is_store: Callable[[str], bool] = lambda _: False) -> list[OrderEvent]:  # fmt: skip
     """Verify one delivery and parse it: ``[]`` for the creation ping (not verified: it is
-    unsigned and carries nothing), for topics without an order and for orders that are not a sale."""
+    unsigned and carries nothing), for topics without an order and for orders that are not a
+    sale; an order cancelled, refunded or failed comes with ``cancelled=True``."""
     if is_ping(request):
         return []
     if not verify_signature(request.body, request.header("x-wc-webhook-signature"), settings.webhook_secrets):
