@@ -87,7 +87,20 @@ class FakeShopify:
         self.user_errors: list[dict[str, Any]] = []
         self.answers: list[Callable[[httpx.Request], httpx.Response] | httpx.Response] = []
         self.requests: list[tuple[str, dict[str, Any], httpx.Request]] = []
+        #: (operation, data) the fake shop answered itself (not queued answers nor outages)
+        self.answered: list[tuple[str, dict[str, Any]]] = []
         self.timezone = "Europe/London"
+        #: order gid -> its fulfillment orders, in the GraphQL answer's shape
+        self.fulfillment_orders: dict[str, list[dict[str, Any]]] = {}
+        #: fulfillment order ids marked prepared for pickup, fulfillments created, tags per order
+        self.prepared: list[str] = []
+        self.fulfillments: list[dict[str, Any]] = []
+        self.tags: dict[str, list[str]] = {}
+        #: userErrors answered by the next pickup mutation instead of doing it
+        self.pickup_user_errors: list[dict[str, Any]] = []
+        #: while set, every request gets this answer (an outage): a response, or a callable
+        #: that returns one or raises (e.g. ``httpx.ConnectError``)
+        self.down: Callable[[httpx.Request], httpx.Response] | httpx.Response | None = None
 
     # --- respx side effect
     def __call__(self, request: httpx.Request) -> httpx.Response:
@@ -99,10 +112,13 @@ class FakeShopify:
         name = re.search(r"(?:query|mutation)\s+(\w+)", document)
         operation = name.group(1) if name else "?"
         self.requests.append((operation, variables, request))
+        if self.down is not None:
+            return self.down(request) if callable(self.down) else self.down
         if self.answers:
             answer = self.answers.pop(0)
             return answer(request) if callable(answer) else answer
         data = getattr(self, f"op_{operation}")(variables)
+        self.answered.append((operation, data))
         return self.ok(data)
 
     def ok(self, data: dict[str, Any], available: float = 1000.0) -> httpx.Response:
@@ -182,6 +198,88 @@ class FakeShopify:
             "userErrors": []}}  # fmt: skip
 
 
+    # --- fulfillment orders (local pickup)
+    def _fulfillment_order(self, fo_id: str) -> dict[str, Any] | None:
+        return next((fo for fos in self.fulfillment_orders.values() for fo in fos if fo["id"] == fo_id), None)
+
+    def op_O2OOrderFulfillmentOrders(self, v: dict[str, Any]) -> dict[str, Any]:
+        fos = self.fulfillment_orders.get(v["id"])
+        if fos is None:
+            return {"order": None}
+        nodes = []
+        for fo in fos[: v["first"]]:
+            lines = fo["lineItems"]["nodes"]
+            nodes.append({**fo, "lineItems": {"pageInfo": {"hasNextPage": len(lines) > v["lines"]}, "nodes": lines[: v["lines"]]}})
+        return {"order": {"id": v["id"], "fulfillmentOrders": {"nodes": nodes}}}
+
+    def _forced(self) -> list[dict[str, Any]]:
+        errors, self.pickup_user_errors = self.pickup_user_errors, []
+        return errors
+
+    def op_O2OPreparedForPickup(self, v: dict[str, Any]) -> dict[str, Any]:
+        errors = self._forced()
+        found = []
+        for n, entry in enumerate(v["input"]["lineItemsByFulfillmentOrder"]):
+            fo = self._fulfillment_order(entry["fulfillmentOrderId"])
+            field = ["input", "lineItemsByFulfillmentOrder", str(n), "fulfillmentOrderId"]
+            if fo is None:
+                errors.append({"field": field, "code": "FULFILLMENT_ORDER_INVALID", "message": "Invalid fulfillment order ID provided."})
+            elif fo["id"] in self.prepared or fo["status"] in ("CLOSED", "CANCELLED"):
+                errors.append({"field": field, "code": "NO_LINE_ITEMS_TO_PREPARE_FOR_FULFILLMENT_ORDER",
+                               "message": "The fulfillment order does not have any line items that can be prepared."})  # fmt: skip
+            else:
+                found.append(fo)
+        if not errors:  # all or nothing, like Shopify
+            for fo in found:
+                self.prepared.append(fo["id"])
+                fo["status"] = "IN_PROGRESS"
+        return {"fulfillmentOrderLineItemsPreparedForPickup": {"userErrors": errors}}
+
+    def op_O2OFulfillPickup(self, v: dict[str, Any]) -> dict[str, Any]:
+        errors = self._forced()
+        fulfillment = v["fulfillment"]
+        fos = [self._fulfillment_order(e["fulfillmentOrderId"]) for e in fulfillment["lineItemsByFulfillmentOrder"]]
+        for fo, entry in zip(fos, fulfillment["lineItemsByFulfillmentOrder"], strict=True):
+            if fo is None:
+                errors.append({"field": ["fulfillment"], "message": f"Fulfillment order {entry['fulfillmentOrderId']} does not exist."})
+            elif fo["status"] in ("CLOSED", "CANCELLED", "INCOMPLETE"):
+                errors.append({"field": ["fulfillment"], "message": f"Fulfillment order {fo['id']} has an unfulfillable status= {fo['status'].lower()}."})
+        if errors:
+            return {"fulfillmentCreate": {"fulfillment": None, "userErrors": errors}}
+        for fo in fos:
+            assert fo is not None
+            fo["status"] = "CLOSED"
+        made = {"id": f"gid://shopify/Fulfillment/{len(self.fulfillments) + 1}", "status": "SUCCESS", "input": fulfillment,
+                "message": v.get("message")}  # fmt: skip
+        self.fulfillments.append(made)
+        return {"fulfillmentCreate": {"fulfillment": {"id": made["id"], "status": "SUCCESS"}, "userErrors": []}}
+
+    def op_O2OTagOrder(self, v: dict[str, Any]) -> dict[str, Any]:
+        errors = self._forced()
+        if v["id"] not in self.fulfillment_orders:
+            errors.append({"field": ["id"], "message": "Order does not exist"})
+        if errors:
+            return {"tagsAdd": {"node": None, "userErrors": errors}}
+        tags = self.tags.setdefault(v["id"], [])
+        tags.extend(t for t in v["tags"] if t not in tags)
+        return {"tagsAdd": {"node": {"id": v["id"]}, "userErrors": []}}
+
+
+def fulfillment_order(n: int, *, location_id: int = 1, method: str = "PICK_UP", status: str = "OPEN",
+                      lines: tuple[tuple[str, int], ...] = (("SKU-A", 2), ("SKU-B", 1))) -> dict[str, Any]:  # fmt: skip
+    """A fulfillment order as the O2OOrderFulfillmentOrders query answers it."""
+    return {
+        "id": f"gid://shopify/FulfillmentOrder/{n}", "status": status,
+        "assignedLocation": {"name": f"Shop {location_id}", "location": {"id": f"gid://shopify/Location/{location_id}"}},
+        "deliveryMethod": {"methodType": method, "presentedName": "Pick up in store" if method == "PICK_UP" else "Standard"},
+        "lineItems": {"nodes": [
+            {"id": f"gid://shopify/FulfillmentOrderLineItem/{n}{i}", "sku": sku, "totalQuantity": qty, "remainingQuantity": qty,
+             "productTitle": f"Product {sku}", "lineItem": {"sku": sku, "name": f"Product {sku} - M"}}
+            for i, (sku, qty) in enumerate(lines)
+        ]},
+    }  # fmt: skip
+
+
 def throttled(requested: float = 50, available: float = 10, rate: float = 100) -> httpx.Response:
     """HTTP 200 with a THROTTLED error, as Shopify sends when the bucket is empty."""
     return httpx.Response(200, json={
@@ -246,6 +344,55 @@ def order_payload(order_id: str = "820982911946154508", *, source_name: str = "p
         "discount_codes": [{"code": c, "amount": "5.00", "type": "percentage"} for c in codes],
         "line_items": [{"id": 1, "sku": "SKU-A", "quantity": 1, "price": total}],
     }  # fmt: skip
+    payload.update(extra)
+    return payload
+
+
+def _address(**extra: Any) -> dict[str, Any]:
+    address = {"first_name": "Ada", "last_name": "Byron", "name": "Ada Byron", "company": None, "address1": "12 Fleet St",
+               "address2": None, "city": "London", "province": None, "province_code": None, "zip": "EC4Y 1AA",
+               "country": "United Kingdom", "country_code": "GB", "phone": None, "latitude": None, "longitude": None}  # fmt: skip
+    address.update(extra)
+    return address
+
+
+def web_order_payload(order_id: str = "5820982911946", *, pickup: bool = True, location_name: str = "Shop 1",
+                      lines: tuple[tuple[str, int], ...] = (("SKU-A", 2), ("SKU-B", 1)), note: str | None = None,
+                      **extra: Any) -> dict[str, Any]:  # fmt: skip
+    """An online-store order as ``orders/create`` sends it (REST Order shape, trimmed of nothing the
+    adapter reads): to be collected in store (``pickup``: no shipping address; the shipping line
+    names the location, as Shopify's local pickup does) or shipped (an address and a rate)."""
+    line_items = [
+        {"id": 1466157049 + i, "admin_graphql_api_id": f"gid://shopify/LineItem/{1466157049 + i}", "sku": sku, "quantity": qty,
+         "current_quantity": qty, "fulfillable_quantity": qty, "fulfillment_service": "manual", "fulfillment_status": None,
+         "gift_card": False, "grams": 200, "name": f"Product {sku} - M", "price": "10.00", "product_exists": True,
+         "product_id": 632910392, "properties": [], "requires_shipping": True, "taxable": True, "title": f"Product {sku}",
+         "total_discount": "0.00", "variant_id": 808950810 + i, "variant_title": "M", "vendor": "o2o", "tax_lines": [],
+         "discount_allocations": [], "duties": []}
+        for i, (sku, qty) in enumerate(lines)
+    ]  # fmt: skip
+    total = f"{sum(qty for _, qty in lines) * 10:.2f}"
+    shipping = ({"id": 369256396, "carrier_identifier": None, "code": location_name, "discounted_price": "0.00", "phone": None,
+                 "price": "0.00", "requested_fulfillment_service_id": None, "source": "shopify", "title": location_name,
+                 "tax_lines": [], "discount_allocations": []} if pickup else
+                {"id": 369256397, "carrier_identifier": None, "code": "Standard", "discounted_price": "4.95", "phone": None,
+                 "price": "4.95", "requested_fulfillment_service_id": None, "source": "shopify", "title": "Standard",
+                 "tax_lines": [], "discount_allocations": []})  # fmt: skip
+    payload: dict[str, Any] = {
+        "id": int(order_id), "admin_graphql_api_id": f"gid://shopify/Order/{order_id}", "app_id": 580111, "name": "#1002",
+        "order_number": 1002, "number": 2, "confirmation_number": "XPAV284CT", "confirmed": True, "test": False,
+        "created_at": "2026-06-15T12:30:00+01:00", "updated_at": "2026-06-15T12:30:01+01:00", "processed_at": "2026-06-15T12:30:00+01:00",
+        "currency": "GBP", "presentment_currency": "GBP", "subtotal_price": total, "total_price": total, "total_tax": "0.00",
+        "total_discounts": "0.00", "financial_status": "paid", "fulfillment_status": None, "cancelled_at": None,
+        "source_name": "web", "location_id": None, "email": "ada@example.com", "contact_email": "ada@example.com",
+        "phone": None, "note": note, "note_attributes": [], "tags": "", "buyer_accepts_marketing": False,
+        "customer": {"id": 207119551, "email": "ada@example.com", "first_name": "Ada", "last_name": "Byron",
+                     "admin_graphql_api_id": "gid://shopify/Customer/207119551"},
+        "billing_address": _address(), "discount_codes": [], "line_items": line_items, "fulfillments": [], "refunds": [],
+        "shipping_lines": [shipping],
+    }  # fmt: skip
+    if not pickup:
+        payload["shipping_address"] = _address()
     payload.update(extra)
     return payload
 

@@ -11,8 +11,10 @@
     sdk.adapters.mirror_offer("shopify", offer.id)      # offer -> discount code
 
 Or configure ``O2O_SHOPIFY_SHOP``, ``O2O_SHOPIFY_ACCESS_TOKEN``, ``O2O_SHOPIFY_WEBHOOK_SECRETS``
-(and optionally ``O2O_SHOPIFY_API_VERSION``, ``O2O_SHOPIFY_LOCATIONS``): the ``shopify`` entry
-point then registers the adapter in every SDK instance.
+(and optionally ``O2O_SHOPIFY_API_VERSION``, ``O2O_SHOPIFY_LOCATIONS``,
+``O2O_SHOPIFY_PICKUP_LOOKUP``): the ``shopify`` entry point then registers the adapter in every
+SDK instance. Local-pickup orders become SDK pickups, and their steps are told back to Shopify
+(see the README).
 """
 
 from .adapter import ShopifyAdapter

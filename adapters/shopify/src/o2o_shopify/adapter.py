@@ -1,4 +1,5 @@
-"""The Shopify adapter: locations as stores, inventory, discount-code mirrors, customers, webhooks."""
+"""The Shopify adapter: locations as stores, inventory, discount-code mirrors, customers, webhooks,
+local-pickup orders and their fulfillment steps."""
 
 from __future__ import annotations
 
@@ -16,27 +17,43 @@ from o2o_sdk import (
     AdapterBase,
     Capability,
     InvalidInput,
+    O2OError,
     Offer,
     OfferMirror,
     OrderEvent,
+    OrderKind,
+    PickupDetails,
+    PickupState,
     PlatformCustomer,
     PlatformDiscount,
     Store,
     WebhookRequest,
     hookimpl,
 )
-from o2o_sdk.http import PlatformError, PlatformNotFound, PlatformUnprocessable, RetryPolicy
+from o2o_sdk.http import (
+    PlatformConnectionError,
+    PlatformError,
+    PlatformNotFound,
+    PlatformRateLimited,
+    PlatformServerError,
+    PlatformUnprocessable,
+    RetryPolicy,
+)
 
 from . import queries
 from .client import ShopifyGraphQL, ShopifySettings, user_errors
+from .pickups import FulfillmentOrder, fulfillment_orders, pickup_lines
 from .webhooks import parse_delivery
 
 if TYPE_CHECKING:
-    from o2o_sdk import O2O
+    from o2o_sdk import O2O, Pickup
 
 __all__ = ["ShopifyAdapter"]
 
 log = logging.getLogger("o2o_shopify")
+
+#: ``fulfillmentOrderLineItemsPreparedForPickup`` user error of a fulfillment order already prepared.
+NOTHING_TO_PREPARE = "NO_LINE_ITEMS_TO_PREPARE_FOR_FULFILLMENT_ORDER"
 
 #: The westernmost and easternmost UTC offsets: bounds of a store-local wall time anywhere.
 _EARLIEST, _LATEST = timedelta(hours=14), timedelta(hours=12)
@@ -52,9 +69,10 @@ class ShopifyAdapter(AdapterBase):
     """
 
     name = "shopify"
-    #: Pickups (local-pickup orders, fulfilment steps) are not implemented yet: not declared.
+    #: ``inventory_holds`` is not declared: a Shopify order already commits its stock, and
+    #: reservations without an order keep the SDK's own hold (see the README).
     capabilities = frozenset({Capability.STORES, Capability.INVENTORY, Capability.DISCOUNTS, Capability.CUSTOMERS,
-                              Capability.WEBHOOKS})  # fmt: skip
+                              Capability.WEBHOOKS, Capability.PICKUPS})  # fmt: skip
 
     def __init__(self, settings: ShopifySettings, *, transport: httpx.BaseTransport | None = None,
                  sleep: Callable[[float], None] = time.sleep, retry: RetryPolicy | None = None) -> None:  # fmt: skip
@@ -249,4 +267,163 @@ class ShopifyAdapter(AdapterBase):
         if not self.settings.webhook_secrets:
             raise InvalidInput("Shopify webhooks need the app's client secret (O2O_SHOPIFY_WEBHOOK_SECRETS).",
                                code="webhook_secret_missing")  # fmt: skip
-        return parse_delivery(request, self.settings.webhook_secrets, self.settings.domain)
+        events = parse_delivery(request, self.settings.webhook_secrets, self.settings.domain)
+        return [self.with_pickup(sdk, event) for event in events]
+
+    # ------------------------------------------------------------------ pickups
+    def with_pickup(self, sdk: O2O, event: OrderEvent) -> OrderEvent:
+        """The event with ``pickup`` and ``items`` when it is a local-pickup order.
+
+        An order whose pickup the SDK already has keeps it (no query: redeliveries and
+        ``orders/updated`` are free). Otherwise, for online orders the payload suggests may be
+        pickups (``pickup_lookup``), the order's fulfillment orders are read: open ones with
+        ``deliveryMethod.methodType == PICK_UP`` make it a pickup at their assigned location,
+        which ``sdk.orders.record`` maps to our store through ``Store.external_ids["shopify"]``.
+        A lookup Shopify cannot answer now (connection, 5xx, throttling) raises, so the webhook
+        answers 503 and Shopify delivers again; any other failure (a missing access scope) is
+        logged and the order recorded without a pickup (a later ``orders/updated`` asks again).
+        """
+        if event.kind is not OrderKind.ONLINE:
+            return event
+        existing = self._known_pickup(sdk, event.order_id)
+        if existing is not None:
+            return attrs.evolve(event, pickup=PickupDetails(store_id=existing.store_id, note=event.data.get("note")),
+                                items=event.items or existing.items)  # fmt: skip
+        mode = self.settings.pickup_lookup
+        if mode == "off" or (mode == "auto" and not event.data.get("may_be_pickup")):
+            return event
+        try:
+            orders = self.fulfillment_orders(event.order_id)
+        except (PlatformConnectionError, PlatformServerError, PlatformRateLimited):
+            raise
+        except PlatformError as exc:
+            log.error("shopify order %s: its fulfillment orders could not be read (%s: %s); recorded without a pickup",
+                      event.order_id, exc.code, exc.message)  # fmt: skip
+            return event
+        if not orders:  # Shopify hides fulfillment orders the token may not read: say which scope
+            log.log(logging.WARNING if event.data.get("may_be_pickup") else logging.DEBUG,
+                    "shopify order %s may be a local pickup but Shopify shows no fulfillment order for it: does the "
+                    "access token have read_merchant_managed_fulfillment_orders? Recorded without a pickup",
+                    event.order_id)  # fmt: skip
+            return event
+        pickups = [fo for fo in orders if fo.is_pickup and not fo.done]
+        if not pickups:
+            return event
+        location = pickups[0].location_id
+        if any(fo.location_id != location for fo in pickups):
+            log.warning("shopify order %s is to be collected at several locations; the pickup is at %s", event.order_id, location)
+            pickups = [fo for fo in pickups if fo.location_id == location]
+        if location is None or sdk.orders.store_for_location(self.name, location) is None:
+            log.warning("shopify order %s: pickup at location %s (%s), which is not one of our stores (run `o2o shopify "
+                        "sync-stores`); the order is recorded without a pickup", event.order_id, location,
+                        pickups[0].location_name)  # fmt: skip
+        return attrs.evolve(
+            event, pickup=PickupDetails(location_id=location, note=event.data.get("note")), items=pickup_lines(pickups) or event.items,
+            data={**event.data, "fulfillment_order_ids": [fo.id for fo in pickups]},
+        )  # fmt: skip
+
+    def _known_pickup(self, sdk: O2O, order_id: str) -> Pickup | None:
+        try:
+            return sdk.pickups.for_order(self.name, order_id)
+        except O2OError as exc:  # e.g. a storage without pickup tables: decide from Shopify's answer
+            log.debug("shopify order %s: no pickup lookup in the SDK: %s", order_id, exc)
+            return None
+
+    def fulfillment_orders(self, order_id: str) -> list[FulfillmentOrder]:
+        """The order's (displayable) fulfillment orders: status, delivery method, location, lines."""
+        data = self.graphql.execute(queries.ORDER_FULFILLMENT_ORDERS, {"id": order_id, "first": 50, "lines": queries.MAX_PAGE})
+        return fulfillment_orders(data, order_id)
+
+    def pickup_changed(self, sdk: O2O, pickup: Pickup, previous: PickupState) -> None:
+        """Tell Shopify about a step of a pickup of one of its orders.
+
+        - ``ready`` -> ``fulfillmentOrderLineItemsPreparedForPickup`` for the order's open
+          ``PICK_UP`` fulfillment orders at the pickup store's location (all of them when none
+          is there, e.g. moved on Shopify) — Shopify sends its "ready for pickup" notification;
+        - ``handed_over`` -> ``fulfillmentCreate`` of them (marked picked up; Shopify does not
+          notify the customer, the SDK thanks them);
+        - ``released`` / ``cancelled`` -> the order is tagged ``o2o-pickup-released`` /
+          ``o2o-pickup-cancelled`` and otherwise left alone: cancelling a Shopify order refunds
+          and restocks, which stays the merchant's decision;
+        - ``accepted`` and ``arrived`` have no Shopify counterpart.
+
+        Mutations are sent once (never retried blindly). Repeating a step is harmless: the
+        fulfillment orders are read first and those already fulfilled or cancelled skipped;
+        Shopify's "nothing left to prepare" answer counts as done, and a failed
+        ``fulfillmentCreate`` is checked against the fulfillment orders again. ``userErrors``
+        raise :class:`~o2o_sdk.http.PlatformUnprocessable`.
+        """
+        order_id = pickup.order_id
+        if not order_id:
+            return
+        state = pickup.state
+        if state in (PickupState.RELEASED, PickupState.CANCELLED):
+            self._tag(order_id, f"o2o-pickup-{state.value}")
+            return
+        if state not in (PickupState.READY, PickupState.HANDED_OVER):
+            return
+        pickups = [fo for fo in self.fulfillment_orders(order_id) if fo.is_pickup]
+        if not pickups:
+            raise PlatformUnprocessable(f"Shopify order {order_id} has no local-pickup fulfillment order to update.",
+                                        platform="shopify", status=200, code="no_pickup_fulfillment_order")  # fmt: skip
+        here = self._store_location(sdk, pickup.store_id)
+        if here is not None and any(fo.location_id == here for fo in pickups):  # items collected elsewhere are not this pickup's
+            pickups = [fo for fo in pickups if fo.location_id == here]
+        open_ = [fo for fo in pickups if not fo.done]
+        if not open_:  # already picked up (or cancelled) on Shopify: nothing left to tell
+            log.info("shopify order %s: its pickup fulfillment orders are already %s", order_id, ", ".join(fo.status for fo in pickups))
+            return
+        if state is PickupState.READY:
+            self._prepared_for_pickup(order_id, [fo.id for fo in open_])
+        else:
+            by_location: dict[str | None, list[str]] = {}
+            for fo in open_:
+                by_location.setdefault(fo.location_id, []).append(fo.id)
+            for ids in by_location.values():  # fulfillmentCreate takes one order's fulfillment orders at one location
+                self._fulfil(order_id, ids)
+
+    def _store_location(self, sdk: O2O, store_id: str) -> str | None:
+        try:
+            return sdk.stores.get(store_id).external_ids.get(self.name)
+        except O2OError:  # the store was deleted since: every pickup fulfillment order of the order
+            return None
+
+    def _prepared_for_pickup(self, order_id: str, ids: list[str]) -> None:
+        data = self.graphql.execute(queries.PREPARED_FOR_PICKUP, {"input": queries.prepared_for_pickup_input(ids)}, mutation=True)
+        result = data.get("fulfillmentOrderLineItemsPreparedForPickup")
+        if not isinstance(result, dict):
+            raise PlatformError("Shopify did not say whether the pickup is ready.", platform="shopify", code="platform_bad_answer")
+        errors = result.get("userErrors") or []
+        if errors and all(isinstance(e, dict) and e.get("code") == NOTHING_TO_PREPARE for e in errors):
+            if len(errors) < len(ids):
+                # Some of them were prepared before, not all; Shopify may have refused the whole
+                # request for those, so each one is asked on its own: "nothing left to prepare"
+                # then means that one is done, and the others get prepared.
+                for fo_id in ids:
+                    self._prepared_for_pickup(order_id, [fo_id])
+                return
+            log.info("shopify order %s: %s already prepared for pickup", order_id, ", ".join(ids))  # a repeated "ready"
+            return
+        user_errors(result)
+
+    def _fulfil(self, order_id: str, ids: list[str]) -> None:
+        variables = {"fulfillment": queries.fulfillment_input(ids, notify_customer=False), "message": "Picked up in store"}
+        data = self.graphql.execute(queries.FULFILL_PICKUP, variables, mutation=True)
+        result = data.get("fulfillmentCreate")
+        if not isinstance(result, dict):
+            raise PlatformError("Shopify did not say whether the pickup was fulfilled.", platform="shopify", code="platform_bad_answer")
+        try:
+            user_errors(result)
+        except PlatformUnprocessable:
+            # e.g. another attempt fulfilled it meanwhile: done if nothing is left open
+            again = {fo.id: fo for fo in self.fulfillment_orders(order_id)}
+            if all(fo_id in again and again[fo_id].done for fo_id in ids):
+                return
+            raise
+
+    def _tag(self, order_id: str, tag: str) -> None:
+        data = self.graphql.execute(queries.TAG_ORDER, {"id": order_id, "tags": [tag]}, mutation=True)
+        result = data.get("tagsAdd")
+        if not isinstance(result, dict):
+            raise PlatformError("Shopify did not say whether the order was tagged.", platform="shopify", code="platform_bad_answer")
+        user_errors(result)

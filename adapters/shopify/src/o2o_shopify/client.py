@@ -31,6 +31,8 @@ log = logging.getLogger("o2o_shopify")
 DEFAULT_API_VERSION = "2025-04"
 _VERSION = re.compile(r"20\d\d-(01|04|07|10)")
 _SHOP = re.compile(r"[a-z0-9][a-z0-9-]*")
+#: When the adapter asks Shopify whether an online order is a local pickup (see ``ShopifySettings.pickup_lookup``).
+PICKUP_LOOKUPS = ("auto", "always", "off")
 
 
 def _secrets(value: object) -> tuple[Secret, ...]:
@@ -41,6 +43,10 @@ def _secrets(value: object) -> tuple[Secret, ...]:
 
 def _secret(value: object) -> Secret:
     return value if isinstance(value, Secret) else Secret(str(value))
+
+
+def _word(value: object) -> str:
+    return str(value).strip().lower()
 
 
 @attrs.frozen
@@ -68,6 +74,10 @@ class ShopifySettings:
     inventory_levels: int = 50
     #: How many times a throttled request is retried after waiting.
     max_throttle_retries: int = 5
+    #: Which online orders' fulfillment orders are read to find local pickups: ``auto`` (those
+    #: whose payload suggests one: a pickup shipping line, or physical items without a shipping
+    #: address), ``always`` (every online order: one more query per order webhook), ``off``.
+    pickup_lookup: str = attrs.field(default="auto", converter=_word)
 
     def __attrs_post_init__(self) -> None:
         if not _SHOP.fullmatch(self.shop_name):
@@ -76,6 +86,8 @@ class ShopifySettings:
             raise ConfigurationError("Shopify needs an Admin API access token (O2O_SHOPIFY_ACCESS_TOKEN).")
         if not _VERSION.fullmatch(self.api_version):
             raise ConfigurationError(f"Shopify API version {self.api_version!r} must look like 2025-04.")
+        if self.pickup_lookup not in PICKUP_LOOKUPS:
+            raise ConfigurationError(f"O2O_SHOPIFY_PICKUP_LOOKUP must be one of {', '.join(PICKUP_LOOKUPS)}, not {self.pickup_lookup!r}.")
 
     @property
     def shop_name(self) -> str:
@@ -116,7 +128,8 @@ class ShopifySettings:
             shop=settings["shop"], access_token=settings.get("access_token", ""),
             api_version=settings.get("api_version", DEFAULT_API_VERSION),
             webhook_secrets=settings.get("webhook_secrets", ""), locations=locations,
-            store_id_prefix=settings.get("store_id_prefix", "shopify-"), timezone=settings.get("timezone"), **ints,
+            store_id_prefix=settings.get("store_id_prefix", "shopify-"), timezone=settings.get("timezone"),
+            pickup_lookup=settings.get("pickup_lookup") or "auto", **ints,
         )  # fmt: skip
 
 

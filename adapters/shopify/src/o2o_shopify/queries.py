@@ -18,13 +18,19 @@ __all__ = [
     "DISCOUNT_BY_CODE",
     "DISCOUNT_CREATE",
     "DISCOUNT_USAGE",
+    "FULFILL_PICKUP",
     "INVENTORY_BY_SKU",
     "INVENTORY_LEVELS_PAGE",
     "LOCATIONS",
     "LOCATIONS_COUNT",
     "MAX_PAGE",
+    "ORDER_FULFILLMENT_ORDERS",
+    "PREPARED_FOR_PICKUP",
     "SHOP_TIMEZONE",
+    "TAG_ORDER",
     "discount_input",
+    "fulfillment_input",
+    "prepared_for_pickup_input",
     "search_value",
     "uses_context",
 ]
@@ -146,6 +152,52 @@ mutation O2OMirrorOffer($basicCodeDiscount: DiscountCodeBasicInput!) {
 }
 """
 
+ORDER_FULFILLMENT_ORDERS = """
+query O2OOrderFulfillmentOrders($id: ID!, $first: Int!, $lines: Int!) {
+  order(id: $id) {
+    id
+    fulfillmentOrders(first: $first, displayable: true) {
+      nodes {
+        id
+        status
+        assignedLocation { name location { id } }
+        deliveryMethod { methodType presentedName }
+        lineItems(first: $lines) {
+          pageInfo { hasNextPage }
+          nodes { id sku totalQuantity remainingQuantity productTitle lineItem { sku name } }
+        }
+      }
+    }
+  }
+}
+"""
+
+PREPARED_FOR_PICKUP = """
+mutation O2OPreparedForPickup($input: FulfillmentOrderLineItemsPreparedForPickupInput!) {
+  fulfillmentOrderLineItemsPreparedForPickup(input: $input) {
+    userErrors { field code message }
+  }
+}
+"""
+
+FULFILL_PICKUP = """
+mutation O2OFulfillPickup($fulfillment: FulfillmentInput!, $message: String) {
+  fulfillmentCreate(fulfillment: $fulfillment, message: $message) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+TAG_ORDER = """
+mutation O2OTagOrder($id: ID!, $tags: [String!]!) {
+  tagsAdd(id: $id, tags: $tags) {
+    node { id }
+    userErrors { field message }
+  }
+}
+"""
+
 #: name -> document, for the schema tests.
 ALL_DOCUMENTS: dict[str, str] = {
     "LOCATIONS": LOCATIONS,
@@ -157,6 +209,10 @@ ALL_DOCUMENTS: dict[str, str] = {
     "DISCOUNT_BY_CODE": DISCOUNT_BY_CODE,
     "DISCOUNT_USAGE": DISCOUNT_USAGE,
     "DISCOUNT_CREATE": DISCOUNT_CREATE,
+    "ORDER_FULFILLMENT_ORDERS": ORDER_FULFILLMENT_ORDERS,
+    "PREPARED_FOR_PICKUP": PREPARED_FOR_PICKUP,
+    "FULFILL_PICKUP": FULFILL_PICKUP,
+    "TAG_ORDER": TAG_ORDER,
 }
 
 
@@ -208,3 +264,17 @@ def discount_input(offer: Offer, code: str, api_version: str, *, starts_at: date
     else:
         data["customerSelection"] = {"all": True}
     return data
+
+
+def prepared_for_pickup_input(fulfillment_order_ids: list[str]) -> dict[str, Any]:
+    """``FulfillmentOrderLineItemsPreparedForPickupInput``: every line of these fulfillment orders is ready."""
+    return {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in fulfillment_order_ids]}
+
+
+def fulfillment_input(fulfillment_order_ids: list[str], *, notify_customer: bool = False) -> dict[str, Any]:
+    """``FulfillmentInput`` fulfilling every remaining line of these fulfillment orders (one order,
+    one location): no ``fulfillmentOrderLineItems`` means all of them."""
+    return {
+        "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo} for fo in fulfillment_order_ids],
+        "notifyCustomer": notify_customer,
+    }

@@ -14,10 +14,12 @@ from typing import Any
 from o2o_sdk import InvalidInput, Money, OrderEvent, OrderKind, WebhookRejected, WebhookRequest
 from o2o_sdk.http import Secret
 
+from .pickups import may_be_pickup
+
 __all__ = ["ORDER_TOPICS", "location_gid", "parse_order", "sign", "verify_signature"]
 
-#: Topics that carry a new order.
-ORDER_TOPICS = frozenset({"orders/create"})
+#: Topics that carry an order: new, or changed (a redelivered or changed order is recorded once).
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -56,10 +58,13 @@ def _malformed(message: str) -> WebhookRejected:
 
 
 def parse_order(request: WebhookRequest, payload: Any, delivery_id: str | None, shop_domain: str) -> OrderEvent:
-    """An ``orders/create`` payload (REST Order shape) as an :class:`~o2o_sdk.OrderEvent`.
+    """An ``orders/create`` or ``orders/updated`` payload (REST Order shape) as an
+    :class:`~o2o_sdk.OrderEvent`.
 
     ``source_name == "pos"`` with a ``location_id`` is an in-store order at that location;
-    anything else is online.
+    anything else is online. ``data["may_be_pickup"]`` says whether an online order may be a
+    local pickup (see :func:`~o2o_shopify.pickups.may_be_pickup`); the adapter then asks
+    Shopify for its fulfillment orders.
     """
     if not isinstance(payload, dict):
         raise _malformed("the body is not a JSON object.")
@@ -94,6 +99,8 @@ def parse_order(request: WebhookRequest, payload: Any, delivery_id: str | None, 
         data={
             "shop": shop_domain, "topic": request.header("x-shopify-topic"), "source_name": payload.get("source_name"),
             "name": payload.get("name"), "legacy_order_id": payload["id"],
+            "may_be_pickup": not in_store and may_be_pickup(payload),
+            **({"note": str(payload["note"])[:500]} if isinstance(payload.get("note"), str) and payload["note"].strip() else {}),
         },
     )
 
