@@ -42,8 +42,10 @@ from o2o_sdk import (
     Money,
     OrderKind,
     OrderLine,
+    Pickup,
     PickupState,
     Store,
+    hookimpl,
 )
 from o2o_sdk.http import PlatformUnprocessable
 
@@ -697,3 +699,61 @@ def test_the_entry_point_passes_the_setting_on(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setenv("O2O_SHOPIFY_PICKUP_LOOKUP", "sometimes")
     with pytest.raises(ConfigurationError, match="O2O_SHOPIFY_PICKUP_LOOKUP must be one of auto, always, off"):
         O2O(Config.from_env())
+
+
+# ------------------------------------------------------------------ cancelled on Shopify
+
+
+def _cancelled(payload: dict) -> dict:
+    return {**payload, "cancelled_at": "2026-06-15T13:05:00+01:00", "cancel_reason": "customer", "financial_status": "refunded"}
+
+
+@pytest.mark.parametrize("topic", ["orders/cancelled", "orders/updated"])
+def test_an_order_cancelled_on_shopify_cancels_its_open_pickup(sdk, fake: FakeShopify, topic: str) -> None:
+    pickup = placed(sdk, fake)
+    sdk.pickups.ready(pickup.id)
+    fake.requests.clear()
+    alerts: list[str] = []
+
+    class Alerts:
+        @hookimpl
+        def o2o_pickup_alert(self, pickup: Pickup, what: str) -> None:
+            alerts.append(what)
+
+    sdk.plugins.register(Alerts())
+    cancelled = delivery(_cancelled(web_order_payload(ORDER_NUMBER)), event_id="evt-cancel", topic=topic)
+    [result] = handle(sdk, cancelled)
+    assert not result.recorded and result.order.cancelled
+    assert result.pickup is not None and result.pickup.state is PickupState.CANCELLED
+    assert sdk.pickups.get(pickup.id).reason == "cancelled_on_shopify" and alerts == ["cancelled"]
+    assert ops(fake) == []  # neither a lookup nor an o2o-pickup-cancelled tag: Shopify told us
+    [event] = sdk.journal.read(types=[EventType.PICKUP_CANCELLED])
+    assert event.data["reason"] == "cancelled_on_shopify" and event.data["from"] == "ready"
+    # redelivered: nothing more
+    assert handle(sdk, cancelled)[0].pickup.state is PickupState.CANCELLED
+    assert len(sdk.journal.read(types=[EventType.PICKUP_CANCELLED])) == 1 and ops(fake) == [] and alerts == ["cancelled"]
+
+
+def test_an_order_first_seen_cancelled_gets_no_pickup(sdk, fake: FakeShopify) -> None:
+    to_collect(fake)
+    [result] = handle(sdk, delivery(_cancelled(web_order_payload(ORDER_NUMBER)), event_id="evt-c", topic="orders/cancelled"))
+    assert (result.recorded, result.pickup) == (False, None)
+    assert sdk.pickups.list() == [] and orders(sdk) == [] and ops(fake) == []
+
+
+def test_a_pickup_handed_over_stands_when_shopify_cancels_later(sdk, fake: FakeShopify) -> None:
+    pickup = placed(sdk, fake)
+    sdk.pickups.ready(pickup.id)
+    sdk.pickups.handover(pickup.id, store_id="soho")
+    fake.requests.clear()
+    [result] = handle(sdk, delivery(_cancelled(web_order_payload(ORDER_NUMBER)), event_id="evt-c2", topic="orders/cancelled"))
+    assert result.pickup is not None and result.pickup.state is PickupState.HANDED_OVER
+    assert sdk.journal.read(types=[EventType.PICKUP_CANCELLED]) == [] and ops(fake) == []
+
+
+def test_an_order_not_cancelled_keeps_its_pickup(sdk, fake: FakeShopify) -> None:
+    pickup = placed(sdk, fake)
+    payload = {**web_order_payload(ORDER_NUMBER), "cancelled_at": None}
+    [result] = handle(sdk, delivery(payload, event_id="evt-u2", topic="orders/updated"))
+    assert not result.order.cancelled and result.pickup is not None and result.pickup.state is PickupState.PLACED
+    assert sdk.pickups.get(pickup.id).state is PickupState.PLACED

@@ -283,7 +283,7 @@ class ShopifyAdapter(AdapterBase):
         answers 503 and Shopify delivers again; any other failure (a missing access scope) is
         logged and the order recorded without a pickup (a later ``orders/updated`` asks again).
         """
-        if event.kind is not OrderKind.ONLINE:
+        if event.kind is not OrderKind.ONLINE or event.cancelled:  # a cancelled order needs no pickup found
             return event
         existing = self._known_pickup(sdk, event.order_id)
         if existing is not None:

@@ -18,8 +18,9 @@ from .pickups import may_be_pickup
 
 __all__ = ["ORDER_TOPICS", "location_gid", "parse_order", "sign", "verify_signature"]
 
-#: Topics that carry an order: new, or changed (a redelivered or changed order is recorded once).
-ORDER_TOPICS = frozenset({"orders/create", "orders/updated"})
+#: Topics that carry an order: new, changed (a redelivered or changed order is recorded once) or
+#: cancelled (``cancelled_at`` set: the SDK cancels the order's pickup).
+ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/cancelled"})
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -58,8 +59,9 @@ def _malformed(message: str) -> WebhookRejected:
 
 
 def parse_order(request: WebhookRequest, payload: Any, delivery_id: str | None, shop_domain: str) -> OrderEvent:
-    """An ``orders/create`` or ``orders/updated`` payload (REST Order shape) as an
-    :class:`~o2o_sdk.OrderEvent`.
+    """An ``orders/create``, ``orders/updated`` or ``orders/cancelled`` payload (REST Order
+    shape) as an :class:`~o2o_sdk.OrderEvent`; ``cancelled`` when ``cancelled_at`` is set (the
+    merchant or the customer cancelled it on Shopify).
 
     ``source_name == "pos"`` with a ``location_id`` is an in-store order at that location;
     anything else is online. ``data["may_be_pickup"]`` says whether an online order may be a
@@ -96,6 +98,7 @@ def parse_order(request: WebhookRequest, payload: Any, delivery_id: str | None, 
         customer_email=customer.get("email") or payload.get("email") or None,
         discount_codes=tuple(str(c["code"]) for c in codes if isinstance(c, dict) and c.get("code")),
         delivery_id=delivery_id,
+        cancelled=payload.get("cancelled_at") not in (None, ""),
         data={
             "shop": shop_domain, "topic": request.header("x-shopify-topic"), "source_name": payload.get("source_name"),
             "name": payload.get("name"), "legacy_order_id": payload["id"],
