@@ -5,6 +5,7 @@ A new backend passes when this module passes against it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing
@@ -28,10 +29,11 @@ from o2o_sdk import (
     ReservationStatus,
     StorageError,
     Store,
+    VoucherStatus,
     make_converter,
 )
 from o2o_sdk.default_plugins.storage import o2o_provide_storage
-from o2o_sdk.storage import Storage
+from o2o_sdk.storage import IdempotencyKeyTaken, OfferUsage, Storage
 from o2o_sdk.storage._migrations import MIGRATIONS
 from o2o_sdk.storage.sqlite import path_from_url
 
@@ -239,3 +241,120 @@ def test_unknown_ids_read_as_none(sdk_on: O2O) -> None:
     assert (s.get_offer("x"), s.offer_usage("x"), s.get_voucher("x"), s.get_redemption("x"), s.get_reservation("x"),
             s.get_idempotent("x"), s.get_store("x")) == (None,) * 7  # fmt: skip
     assert s.list_redemptions("x") == [] and s.list_vouchers("x") == []
+
+
+# --------------------------------------------------------------------------- the redemption path
+
+
+def held_until(url: str, voucher_id: str) -> Any:
+    """The hold mark on a voucher's row, read behind the SDK's back (None, or a timestamp)."""
+    if url.startswith("sqlite"):
+        with closing(sqlite3.connect(path_from_url(url))) as conn:
+            return conn.execute("SELECT held_until FROM vouchers WHERE id = ?", (voucher_id,)).fetchone()[0]
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT held_until FROM vouchers WHERE id = %s", (voucher_id,)).fetchone()[0]  # type: ignore[index]
+
+
+def test_the_checks_read_store_voucher_offer_and_stored_key_in_one_call(sdk_on: O2O) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    voucher = sdk_on.offers.issue(offer, "alice")
+    ctx = sdk_on.storage.voucher_context("lon-soho", voucher.id, "key-1")
+    assert (ctx.store, ctx.voucher, ctx.offer, ctx.idempotent) == (sdk_on.stores.get("lon-soho"), voucher, offer, None)
+    with sdk_on.storage.atomic() as tx:
+        tx.put_idempotent("key-1", "redeem", "hash", '{"id": "red_1"}', T0)
+    assert sdk_on.storage.voucher_context("lon-soho", voucher.id, "key-1").idempotent == ("redeem", "hash", '{"id": "red_1"}')
+    assert sdk_on.storage.voucher_context("lon-soho", voucher.id).idempotent is None
+    missing = sdk_on.storage.voucher_context("nowhere", "v_missing", "key-2")
+    assert (missing.store, missing.voucher, missing.offer, missing.idempotent) == (None, None, None, None)
+
+
+def test_voucher_state_reads_the_hold_the_key_and_only_the_usage_asked_for(sdk_on: O2O) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    held, other = sdk_on.offers.issue_many(offer, ["alice", "alice"])
+    hold = Reservation("res_1", held.id, offer.id, "lon-soho", "alice", T0, T0 + timedelta(minutes=10),
+                       amount=Money(100, "EUR"))  # fmt: skip
+    with sdk_on.storage.atomic() as tx:
+        tx.insert_reservation(hold)
+        tx.insert_redemption(redemption_of(other.id, offer.id, "red_1"))
+        tx.add_offer_usage(offer.id, 1, 100)
+        tx.put_idempotent("key-1", "redeem", "hash", "{}", T0)
+    with sdk_on.storage.atomic() as tx:
+        bare = tx.voucher_state(held.id, None, T0)
+        assert (bare.voucher, bare.hold, bare.usage, bare.idempotent) == (held, hold, None, None)
+        full = tx.voucher_state(held.id, offer.id, T0, idempotency_key="key-1", customer_id="alice", reservations=True)
+        assert full.idempotent == ("redeem", "hash", "{}")
+        assert full.usage == OfferUsage(1, 100, reserved=1, reserved_minor=100, customer_redeemed=0, customer_reserved=1)
+        mine = tx.voucher_state(held.id, offer.id, T0, customer_id="alice", reservations=True, exclude_reservation="res_1")
+        assert mine.usage == OfferUsage(1, 100)
+        assert tx.voucher_state(held.id, None, T0 + timedelta(minutes=10)).hold is None  # expired
+    with sdk_on.storage.snapshot() as snap:  # the same reads, unlocked
+        assert snap.voucher_state(held.id, offer.id, T0, reservations=True).usage == OfferUsage(1, 100, 1, 100)
+
+
+def test_a_hold_is_marked_on_its_vouchers_row_until_released_or_converted(sdk_on: O2O, database_url: str) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    first, second = sdk_on.offers.issue_many(offer, 2)
+    assert held_until(database_url, first.id) is None
+    hold = sdk_on.offers.reserve(first.token, "lon-soho", ttl=timedelta(minutes=10))
+    assert held_until(database_url, first.id) is not None
+    sdk_on.offers.release(hold.id)
+    assert held_until(database_url, first.id) is None
+    converted = sdk_on.offers.reserve(second.token, "lon-soho")
+    assert held_until(database_url, second.id) is not None
+    sdk_on.offers.redeem(second.token, "lon-soho", reservation_id=converted.id)
+    assert held_until(database_url, second.id) is None
+
+
+def test_try_redeem_writes_only_for_an_active_voucher_that_is_not_held(sdk_on: O2O) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    free, held, revoked = sdk_on.offers.issue_many(offer, 3)
+    with sdk_on.storage.atomic() as tx:
+        tx.insert_reservation(Reservation("res_1", held.id, offer.id, "lon-soho", None, T0, T0 + timedelta(minutes=10)))
+        tx.set_voucher_status(revoked.id, VoucherStatus.REVOKED)
+    s = sdk_on.storage
+
+    def attempt(voucher_id: str, rid: str, now: datetime = T0, key: str | None = None) -> list[JournalEvent] | None:
+        ev = event("redeemed", now, offer_id=offer.id, voucher_id=voucher_id, store_id="lon-soho", data={"redemption_id": rid})
+        remembered = (key, "redeem", "hash", json.dumps({"id": rid})) if key else None
+        return s.try_redeem(redemption_of(voucher_id, offer.id, rid), ev, now, idempotent=remembered)
+
+    [done] = attempt(free.id, "red_1", key="key-1") or []
+    assert done.seq is not None and done.data == {"redemption_id": "red_1"}
+    assert s.get_voucher(free.id).status is VoucherStatus.REDEEMED
+    assert s.get_redemption("red_1") is not None and s.get_idempotent("key-1") == ("redeem", "hash", json.dumps({"id": "red_1"}))
+    assert (s.offer_usage(offer.id).redeemed, s.offer_usage(offer.id).spent_minor) == (1, 100)
+    journal = s.read_journal()
+    # not active, or held: nothing is written
+    assert attempt(free.id, "red_2") is None
+    assert attempt(revoked.id, "red_3") is None
+    assert attempt(held.id, "red_4", now=T0 + timedelta(minutes=9)) is None
+    assert [s.get_redemption(r) for r in ("red_2", "red_3", "red_4")] == [None] * 3
+    assert s.offer_usage(offer.id).redeemed == 1 and s.read_journal() == journal
+    # a key another request stored first is an IdempotencyKeyTaken, and nothing is written
+    other = sdk_on.offers.issue(offer)
+    with pytest.raises(IdempotencyKeyTaken):
+        attempt(other.id, "red_5", key="key-1")
+    assert s.get_voucher(other.id).status is VoucherStatus.ACTIVE and s.get_redemption("red_5") is None
+    # once the hold has expired, the voucher is free
+    assert attempt(held.id, "red_6", now=T0 + timedelta(minutes=10)) is not None
+    assert s.offer_usage(offer.id).redeemed == 2
+
+
+def test_migration_9_marks_the_vouchers_of_active_holds(sdk_on: O2O, database_url: str) -> None:
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    held, released, free = sdk_on.offers.issue_many(offer, 3)
+    hold = sdk_on.offers.reserve(held.token, "lon-soho", ttl=timedelta(minutes=10))
+    sdk_on.offers.release(sdk_on.offers.reserve(released.token, "lon-soho").id)
+    sdk_on.close()
+    # back to a version-8 database, as it was before the column existed
+    execute(database_url, "ALTER TABLE vouchers DROP COLUMN held_until")
+    execute(database_url, "UPDATE o2o_meta SET value = '8' WHERE key = 'schema_version'")
+    with make(database_url, auto_migrate=True) as upgraded:
+        assert upgraded.storage.schema_version() == LATEST
+    assert held_until(database_url, held.id) is not None
+    assert held_until(database_url, released.id) is None and held_until(database_url, free.id) is None
+    mark = held_until(database_url, held.id)
+    expected = hold.expires_at
+    assert (datetime.fromisoformat(mark) if isinstance(mark, str) else mark) == expected

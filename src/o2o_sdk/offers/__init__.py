@@ -3,8 +3,10 @@
 Checks fall in two groups. *Static* checks need no lock: the token's signature and expiry,
 the voucher's status, the offer's window in the store's time zone, the store, the customer,
 the basket, and plugin rules. *Cap* checks — single use, holds, total / per-customer /
-budget caps — are repeated inside one storage transaction that locks the offer and the
-voucher, so they hold under any concurrency.
+budget caps — are repeated inside one storage transaction that locks the voucher and, when
+the offer has a total, budget or per-customer cap, the offer, so they hold under any
+concurrency. An offer without caps is not locked: the voucher lock (and a unique index)
+makes each voucher single-use, and its counters are bumped by an atomic increment.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from ..models import (
 )
 from ..money import Money
 from ..rules import Adjust, RedemptionContext, Refuse
-from ..storage import OfferUsage, Transaction
+from ..storage import IdempotencyKeyTaken, OfferUsage, Transaction, VoucherState
 from ..tokens import VoucherClaims, decode_voucher_payload, encode_voucher_payload
 
 if TYPE_CHECKING:
@@ -78,6 +80,8 @@ class _Checked:
     store: Store | None = None
     customer_id: str | None = None
     discount: AppliedDiscount | None = None
+    #: What is stored under the request's idempotency key: replay it, skip the checks.
+    idempotent: tuple[str, str, str] | None = None
 
 
 def _r(code: Reason, message: str, source: str | None = None) -> Refusal:
@@ -290,16 +294,6 @@ class Offers:
             raise TokenError(Reason.EXPIRED, f"This voucher expired on {claims.expires_at:%Y-%m-%d %H:%M} UTC.")
         return claims
 
-    def _voucher_from_token(self, token: str) -> tuple[Voucher | None, Refusal | None]:
-        try:
-            claims = self.verify(token)
-        except TokenError as exc:
-            return None, _r(exc.reason, exc.message)
-        voucher = self._sdk.storage.get_voucher(claims.voucher_id)
-        if voucher is None or voucher.token != token:
-            return None, _r(Reason.UNKNOWN_VOUCHER, "This voucher is not known to this shop.")
-        return voucher, None
-
     def _store(self, store_id: str) -> Store:
         store = self._sdk.storage.get_store(store_id)
         if store is None:
@@ -307,13 +301,28 @@ class Offers:
         return store
 
     def _check(self, operation: str, token: str, store_id: str, customer_id: str | None,
-               basket: Basket | None, reservation_id: str | None = None) -> _Checked:  # fmt: skip
-        store = self._store(store_id)
-        voucher, bad = self._voucher_from_token(token)
-        if voucher is None:
-            assert bad is not None
-            return _Checked((bad,), store=store)
-        offer = self.get(voucher.offer_id)
+               basket: Basket | None, reservation_id: str | None = None,
+               idempotency_key: str | None = None) -> _Checked:  # fmt: skip
+        """The static checks. With ``idempotency_key`` a stored result comes back first
+        (``idempotent``), before any check: a retry replays even if the voucher changed since."""
+        try:
+            claims = self.verify(token)
+        except TokenError as exc:
+            stored = self._sdk.storage.get_idempotent(idempotency_key) if idempotency_key is not None else None
+            if stored is not None:
+                return _Checked((), idempotent=stored)
+            return _Checked((_r(exc.reason, exc.message),), store=self._store(store_id))
+        # Store, voucher, offer and stored key in one round trip.
+        ctx = self._sdk.storage.voucher_context(store_id, claims.voucher_id, idempotency_key)
+        if ctx.idempotent is not None:
+            return _Checked((), idempotent=ctx.idempotent)
+        store, voucher, offer = ctx.store, ctx.voucher, ctx.offer
+        if store is None:
+            raise NotFound(f"Unknown store {store_id!r}.")
+        if voucher is None or voucher.token != token:
+            return _Checked((_r(Reason.UNKNOWN_VOUCHER, "This voucher is not known to this shop."),), store=store)
+        if offer is None:  # pragma: no cover - a foreign key guarantees it
+            raise NotFound(f"Unknown offer {voucher.offer_id!r}.")
         now = self._sdk.clock.now()
         refusals: builtins.list[Refusal] = []
         if voucher.status is VoucherStatus.REDEEMED:
@@ -344,7 +353,8 @@ class Offers:
         if not refusals and operation == "validate":
             # reserve and redeem repeat these checks under lock; validate reads a snapshot.
             with self._sdk.storage.snapshot() as snap:
-                refusals += self._cap_refusals(offer, voucher, customer, discount, now, reservation_id, snap)
+                state = self._voucher_state(snap, offer, voucher.id, customer, now, reservation_id)
+            refusals += self._cap_refusals(offer, state, customer, discount, reservation_id)
         return _Checked(tuple(refusals), voucher, offer, store, customer, discount)
 
     def _discount(self, offer: Offer, basket: Basket | None) -> tuple[AppliedDiscount | None, builtins.list[Refusal]]:
@@ -391,31 +401,39 @@ class Offers:
                     adjusted = new
         return adjusted, refusals
 
-    def _cap_refusals(self, offer: Offer, voucher: Voucher, customer: str | None, discount: AppliedDiscount | None,
-                      now: datetime, reservation_id: str | None, tx: Transaction,
-                      base: OfferUsage | None = None) -> builtins.list[Refusal]:  # fmt: skip
-        """Single use, holds and caps. Inside ``atomic()`` the offer and voucher rows are locked;
-        ``base`` is the offer's usage as :meth:`Transaction.lock_offer` read it."""
+    @staticmethod
+    def _voucher_state(tx: Transaction, offer: Offer, voucher_id: str, customer: str | None, now: datetime,
+                       reservation_id: str | None, idempotency_key: str | None = None) -> VoucherState:  # fmt: skip
+        """Lock the voucher — and the offer, only if its caps are at stake — and read what the
+        cap checks need (in a snapshot: the same reads, unlocked)."""
+        caps = offer.caps
+        # Only the queries the caps need: holds count against total and budget caps.
+        holds_matter = caps.total is not None or caps.budget is not None
+        per_customer = customer if caps.per_customer is not None else None
+        return tx.voucher_state(voucher_id, offer.id if _capped(offer, customer) else None, now, idempotency_key=idempotency_key,
+                                customer_id=per_customer, reservations=holds_matter,
+                                exclude_reservation=reservation_id)  # fmt: skip
+
+    @staticmethod
+    def _cap_refusals(offer: Offer, state: VoucherState, customer: str | None, discount: AppliedDiscount | None,
+                      reservation_id: str | None) -> builtins.list[Refusal]:  # fmt: skip
+        """Single use, holds and caps, decided on ``state`` (read under the locks in a write transaction)."""
         refusals: builtins.list[Refusal] = []
-        current = tx.lock_voucher(voucher.id)
+        current = state.voucher
         if current is None or current.status is VoucherStatus.REDEEMED:
             return [_r(Reason.ALREADY_REDEEMED, "This voucher has already been redeemed.")]
         if current.status is VoucherStatus.REVOKED:
             return [_r(Reason.VOUCHER_REVOKED, "This voucher was revoked by the shop.")]
-        hold = tx.active_reservation(voucher.id, now)
+        hold = state.hold
         if reservation_id is not None:
             if hold is None or hold.id != reservation_id:
                 return [_r(Reason.RESERVATION_INVALID, "That hold has expired or was released; validate the voucher again.")]
         elif hold is not None:
             refusals.append(_r(Reason.RESERVED, "This voucher is held for another checkout."))
         caps = offer.caps
-        # Only the queries the caps need: holds count against total and budget caps.
-        holds_matter = caps.total is not None or caps.budget is not None
-        per_customer = customer if caps.per_customer is not None else None
-        if not holds_matter and per_customer is None:
+        u = state.usage
+        if u is None:  # no cap at stake
             return refusals
-        u = tx.usage(offer.id, per_customer, now, exclude_reservation=reservation_id, base=base,
-                     reservations=holds_matter)  # fmt: skip
         if caps.total is not None and u.redeemed + u.reserved >= caps.total:
             refusals.append(_r(Reason.CAP_REACHED, "This offer has been fully redeemed."))
         if caps.per_customer is not None and customer is not None and u.customer_redeemed + u.customer_reserved >= caps.per_customer:
@@ -456,10 +474,11 @@ class Offers:
         if ttl <= timedelta(0):
             raise InvalidInput("A hold needs a positive time to live.")
         request = self._request_hash("reserve", token, store_id, customer_id, basket, None) if idempotency_key is not None else ""
-        replay = self._replay(idempotency_key, "reserve", request)
-        if replay is not None:
-            return self._sdk.converter.structure(replay, Reservation)
-        c = self._check("reserve", token, store_id, customer_id, basket)
+        if idempotency_key is not None:
+            self._check_key(idempotency_key)
+        c = self._check("reserve", token, store_id, customer_id, basket, idempotency_key=idempotency_key)
+        if c.idempotent is not None:
+            return self._sdk.converter.structure(self._match(c.idempotent, idempotency_key, "reserve", request), Reservation)
         self._refuse_if(c, store_id)
         assert c.voucher and c.offer and c.discount
         now = self._sdk.clock.now()
@@ -468,18 +487,18 @@ class Offers:
         event = JournalEvent(EventType.RESERVED, now, c.offer.id, c.voucher.id, store_id, c.customer_id,
                              {"reservation_id": reservation.id, "expires_at": reservation.expires_at.isoformat()})  # fmt: skip
         committed: builtins.list[JournalEvent] = []
-        with self._sdk.storage.atomic() as tx:
-            locked = tx.lock_offer(c.offer.id)
-            if locked is None:
-                raise NotFound(f"Unknown offer {c.offer.id!r}.")
-            stored = self._replay_in(tx, idempotency_key, "reserve", request)
-            if stored is not None:
-                return self._sdk.converter.structure(stored, Reservation)
-            refusals = self._cap_refusals(c.offer, c.voucher, c.customer_id, c.discount, now, None, tx, locked)
-            if not refusals:
-                tx.insert_reservation(reservation)
-                self._remember(tx, idempotency_key, "reserve", request, reservation, now)
-                committed = tx.append_events([event])
+        try:
+            with self._sdk.storage.atomic() as tx:
+                state = self._voucher_state(tx, c.offer, c.voucher.id, c.customer_id, now, None, idempotency_key)
+                if state.idempotent is not None:
+                    return self._sdk.converter.structure(self._match(state.idempotent, idempotency_key, "reserve", request), Reservation)
+                refusals = self._cap_refusals(c.offer, state, c.customer_id, c.discount, None)
+                if not refusals:
+                    tx.insert_reservation(reservation)
+                    self._remember(tx, idempotency_key, "reserve", request, reservation, now)
+                    committed = tx.append_events([event])
+        except IdempotencyKeyTaken:
+            return self._sdk.converter.structure(self._after_race(idempotency_key, "reserve", request), Reservation)
         if refusals:
             self._refused(c, store_id, refusals)
         self._sdk._emit(committed)
@@ -494,12 +513,14 @@ class Offers:
         now = self._sdk.clock.now()
         committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
+            tx.lock_voucher(current.voucher_id)  # the lock order: voucher, offer, reservation
             tx.lock_offer(current.offer_id)
             res = tx.lock_reservation(reservation_id)
             assert res is not None
             if res.status is ReservationStatus.ACTIVE:
                 status = ReservationStatus.EXPIRED if res.expires_at <= now else ReservationStatus.RELEASED
                 tx.set_reservation_status(res.id, status)
+                tx.clear_hold(res.voucher_id)
                 res = attrs.evolve(res, status=status)
                 committed = tx.append_events([JournalEvent(
                     EventType.RELEASED, now, res.offer_id, res.voucher_id, res.store_id, res.customer_id,
@@ -535,10 +556,11 @@ class Offers:
         """
         # Only idempotency keys use the hash (about 3% of a redemption: benchmarks/bench_redeem.py).
         request = self._request_hash("redeem", token, store_id, customer_id, basket, reservation_id) if idempotency_key is not None else ""
-        replay = self._replay(idempotency_key, "redeem", request)
-        if replay is not None:
-            return self._sdk.converter.structure(replay, Redemption)
-        c = self._check("redeem", token, store_id, customer_id, basket, reservation_id)
+        if idempotency_key is not None:
+            self._check_key(idempotency_key)
+        c = self._check("redeem", token, store_id, customer_id, basket, reservation_id, idempotency_key)
+        if c.idempotent is not None:
+            return self._sdk.converter.structure(self._match(c.idempotent, idempotency_key, "redeem", request), Redemption)
         self._refuse_if(c, store_id)
         assert c.voucher and c.offer and c.discount
         now = self._sdk.clock.now()
@@ -555,24 +577,27 @@ class Offers:
         if basket is not None:
             data["basket_minor"] = basket.total.minor
         event = JournalEvent(EventType.REDEEMED, now, c.offer.id, c.voucher.id, store_id, c.customer_id, data)
-        committed: builtins.list[JournalEvent] = []
-        with self._sdk.storage.atomic() as tx:
-            locked = tx.lock_offer(c.offer.id)
-            if locked is None:
-                raise NotFound(f"Unknown offer {c.offer.id!r}.")
-            stored = self._replay_in(tx, idempotency_key, "redeem", request)
-            if stored is not None:
-                return self._sdk.converter.structure(stored, Redemption)
-            refusals = self._cap_refusals(c.offer, c.voucher, c.customer_id, c.discount, now, reservation_id, tx, locked)
-            if not refusals:
-                tx.insert_redemption(redemption)
-                tx.set_voucher_status(c.voucher.id, VoucherStatus.REDEEMED)
-                spent = c.discount.amount.minor if c.discount.amount else 0
-                tx.add_offer_usage(c.offer.id, 1, spent)
-                if reservation_id is not None:
-                    tx.set_reservation_status(reservation_id, ReservationStatus.CONVERTED)
-                self._remember(tx, idempotency_key, "redeem", request, redemption, now)
-                committed = tx.append_events([event])
+        remembered = None
+        if idempotency_key is not None:
+            remembered = (idempotency_key, "redeem", request, json.dumps(self._sdk.converter.unstructure(redemption)))
+        refusals: builtins.list[Refusal] = []
+        try:
+            fast = None
+            if reservation_id is None and not _capped(c.offer, c.customer_id):
+                # No cap at stake: one step, decided by the voucher row alone (active, not held).
+                fast = self._sdk.storage.try_redeem(redemption, event, now, idempotent=remembered)
+            if fast is not None:
+                committed = fast
+            else:  # caps, a hold to convert, or the voucher was not free: decide under the locks
+                with self._sdk.storage.atomic() as tx:
+                    state = self._voucher_state(tx, c.offer, c.voucher.id, c.customer_id, now, reservation_id, idempotency_key)
+                    if state.idempotent is not None:  # the same request committed while we waited for the voucher
+                        return self._sdk.converter.structure(self._match(state.idempotent, idempotency_key, "redeem", request), Redemption)
+                    refusals = self._cap_refusals(c.offer, state, c.customer_id, c.discount, reservation_id)
+                    if not refusals:
+                        committed = tx.record_redemption(redemption, event, idempotent=remembered)
+        except IdempotencyKeyTaken:
+            return self._sdk.converter.structure(self._after_race(idempotency_key, "redeem", request), Redemption)
         if refusals:
             self._refused(c, store_id, refusals)
         self._sdk._emit(committed)
@@ -590,8 +615,8 @@ class Offers:
         now = self._sdk.clock.now()
         committed: builtins.list[JournalEvent] = []
         with self._sdk.storage.atomic() as tx:
+            tx.lock_voucher(current.voucher_id)  # the lock order: voucher, offer, redemption
             tx.lock_offer(current.offer_id)
-            tx.lock_voucher(current.voucher_id)
             red = tx.lock_redemption(redemption_id)
             assert red is not None
             if red.voided_at is None:
@@ -633,7 +658,7 @@ class Offers:
             raise InvalidInput(f"An idempotency key must have 1 to {MAX_IDEMPOTENCY_KEY} characters.")
 
     @staticmethod
-    def _match(found: tuple[str, str, str] | None, key: str, op: str, request: str) -> Any:
+    def _match(found: tuple[str, str, str] | None, key: str | None, op: str, request: str) -> Any:
         if found is None:
             return None
         operation, request_hash, result = found
@@ -641,18 +666,24 @@ class Offers:
             raise IdempotencyConflict(f"Idempotency key {key!r} was already used for a different request.")
         return json.loads(result)
 
-    def _replay(self, key: str | None, op: str, request: str) -> Any:
-        if key is None:
-            return None
-        self._check_key(key)
-        return self._match(self._sdk.storage.get_idempotent(key), key, op, request)
-
-    def _replay_in(self, tx: Transaction, key: str | None, op: str, request: str) -> Any:
-        return None if key is None else self._match(tx.get_idempotent(key), key, op, request)
+    def _after_race(self, key: str | None, op: str, request: str) -> Any:
+        """A request with the same key but another voucher (no lock in common) stored its
+        result first: replay it, or refuse a different request (IdempotencyConflict)."""
+        assert key is not None
+        stored = self._match(self._sdk.storage.get_idempotent(key), key, op, request)
+        if stored is None:  # pragma: no cover - the key was there a moment ago and is never deleted
+            raise StorageError("An idempotency key vanished.")
+        return stored
 
     def _remember(self, tx: Transaction, key: str | None, op: str, request: str, result: object, now: datetime) -> None:
         if key is not None:
             tx.put_idempotent(key, op, request, json.dumps(self._sdk.converter.unstructure(result)), now)
+
+
+def _capped(offer: Offer, customer: str | None) -> bool:
+    """Whether a redemption by ``customer`` has a cap at stake: then the offer row is locked."""
+    caps = offer.caps
+    return caps.total is not None or caps.budget is not None or (caps.per_customer is not None and customer is not None)
 
 
 def _smaller(a: AppliedDiscount, b: AppliedDiscount) -> bool:

@@ -7,8 +7,9 @@ test suite in ``tests/storage`` runs against each.
 
 Atomicity lives here: :meth:`Storage.atomic` opens a write transaction in which the rows it
 reads with ``lock_*`` stay locked until commit — ``BEGIN IMMEDIATE`` on SQLite (one writer),
-``SELECT … FOR UPDATE`` on PostgreSQL. A partial unique index allows one live redemption per
-voucher whatever the caller does.
+``SELECT … FOR UPDATE`` on PostgreSQL. Locks are always taken in the order voucher → offer →
+reservation / redemption, so concurrent transactions queue instead of deadlocking. A partial
+unique index allows one live redemption per voucher whatever the caller does.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from ..errors import StorageError
 from ..models import (
     ApiKey,
     CheckIn,
@@ -36,7 +38,7 @@ from ..models import (
     VoucherStatus,
 )
 
-__all__ = ["OfferUsage", "Storage", "Transaction"]
+__all__ = ["IdempotencyKeyTaken", "OfferUsage", "Storage", "Transaction", "VoucherContext", "VoucherState"]
 
 
 @attrs.frozen
@@ -49,6 +51,39 @@ class OfferUsage:
     reserved_minor: int = 0
     customer_redeemed: int = 0
     customer_reserved: int = 0
+
+
+#: An idempotency key's stored ``(operation, request hash, result JSON)``.
+Idempotent = tuple[str, str, str]
+
+
+@attrs.frozen
+class VoucherContext:
+    """What the static checks of a redemption read, in one query (:meth:`Storage.voucher_context`)."""
+
+    store: Store | None
+    voucher: Voucher | None
+    #: The voucher's offer.
+    offer: Offer | None
+    #: What is stored under the idempotency key, if one was given and is taken.
+    idempotent: Idempotent | None = None
+
+
+@attrs.frozen
+class VoucherState:
+    """A voucher as a write transaction sees it once its locks are held (:meth:`Transaction.voucher_state`)."""
+
+    voucher: Voucher | None
+    #: The voucher's active hold, if any.
+    hold: Reservation | None
+    #: The offer's usage, when the offer was asked for.
+    usage: OfferUsage | None = None
+    idempotent: Idempotent | None = None
+
+
+class IdempotencyKeyTaken(StorageError):
+    """Another transaction stored a result under this idempotency key first (a race the
+    service answers by replaying, or refusing, the stored result)."""
 
 
 class Transaction(Protocol):
@@ -72,6 +107,42 @@ class Transaction(Protocol):
 
     def lock_voucher(self, voucher_id: str) -> Voucher | None: ...
 
+    def voucher_state(
+        self,
+        voucher_id: str,
+        offer_id: str | None,
+        now: datetime,
+        *,
+        idempotency_key: str | None = None,
+        customer_id: str | None = None,
+        reservations: bool = False,
+        exclude_reservation: str | None = None,
+    ) -> VoucherState:
+        """Lock the voucher, then the offer when ``offer_id`` is given, and read — after the
+        locks, so that what a transaction that held them committed is seen — the idempotency
+        key's stored result, the voucher's active hold and the offer's usage (as
+        :meth:`usage`: holds when ``reservations``, the customer's share when ``customer_id``).
+        In a read-only snapshot nothing is locked. Without ``offer_id`` the offer row is not
+        touched (``usage`` is ``None``). Raises :class:`~o2o_sdk.errors.StorageError` if the
+        offer does not exist."""
+        ...
+
+    def record_redemption(
+        self,
+        redemption: Redemption,
+        event: JournalEvent,
+        *,
+        idempotent: tuple[str, str, str, str] | None = None,
+    ) -> list[JournalEvent]:
+        """Write a redemption decided under :meth:`voucher_state`: the redemption row, the
+        voucher marked redeemed, its hold converted (``redemption.reservation_id``), the
+        result under the idempotency key (``(key, operation, request hash, result)``; a key
+        stored meanwhile by another transaction raises :class:`IdempotencyKeyTaken`), the
+        journal event, and the offer's counters last (an atomic increment, so the offer row —
+        locked only for capped offers — is held as briefly as possible). Returns the event
+        with its ``seq``."""
+        ...
+
     def set_voucher_status(self, voucher_id: str, status: VoucherStatus) -> None: ...
 
     def add_offer_usage(self, offer_id: str, count: int, spent_minor: int) -> None: ...
@@ -89,6 +160,11 @@ class Transaction(Protocol):
     def insert_reservation(self, reservation: Reservation) -> None: ...
 
     def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None: ...
+
+    def clear_hold(self, voucher_id: str) -> None:
+        """The voucher is no longer held (its hold was released). Needs the voucher's lock.
+        :meth:`insert_reservation` marks a voucher held; a redemption clears the mark."""
+        ...
 
     def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]: ...
 
@@ -168,6 +244,27 @@ class Storage(Protocol):
     def insert_vouchers(self, vouchers: Sequence[Voucher]) -> None: ...
 
     def get_voucher(self, voucher_id: str) -> Voucher | None: ...
+
+    def try_redeem(
+        self,
+        redemption: Redemption,
+        event: JournalEvent,
+        now: datetime,
+        *,
+        idempotent: tuple[str, str, str, str] | None = None,
+    ) -> list[JournalEvent] | None:
+        """Redeem in one step, for a redemption no cap or hold is at stake in: if — decided
+        under the voucher row's lock, by one conditional update — the voucher is active and
+        not held at ``now``, write what :meth:`Transaction.record_redemption` writes and return
+        the committed event; otherwise write nothing and return ``None`` (the caller then finds
+        out why in a transaction). Raises :class:`IdempotencyKeyTaken` like
+        :meth:`Transaction.record_redemption`."""
+        ...
+
+    def voucher_context(self, store_id: str, voucher_id: str, idempotency_key: str | None = None) -> VoucherContext:
+        """The store, the voucher, its offer and what is stored under ``idempotency_key``:
+        what a validation or redemption reads before its checks, in one round trip."""
+        ...
 
     def list_vouchers(self, offer_id: str, limit: int = 1000) -> list[Voucher]: ...
 

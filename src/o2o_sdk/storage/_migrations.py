@@ -301,4 +301,13 @@ MIGRATIONS: list[str] = [
     DROP INDEX journal_customer;
     DROP INDEX journal_type_customer_at
     """,
+    # 9: a voucher's active hold also on its own row (the hold's expiry, NULL when not held), so
+    # that one conditional UPDATE of the voucher decides "active and not held" under the row's
+    # lock — a redemption of an offer without caps is then a single statement
+    """
+    ALTER TABLE vouchers ADD COLUMN held_until TS;
+    UPDATE vouchers SET held_until = (
+        SELECT r.expires_at FROM reservations r WHERE r.voucher_id = vouchers.id AND r.status = 'active'
+    ) WHERE id IN (SELECT voucher_id FROM reservations WHERE status = 'active')
+    """,
 ]

@@ -29,7 +29,7 @@ from ..models import (
     VoucherStatus,
 )
 from ..money import Money
-from . import OfferUsage
+from . import OfferUsage, VoucherContext, VoucherState
 from ._migrations import MIGRATIONS
 
 __all__ = ["Cursorish", "Dialect", "SQLStorage", "SQLTransaction", "type_words"]
@@ -76,6 +76,41 @@ _MEMO_SIZE = 4096
 def type_words(ddl: str, names: dict[str, str]) -> str:
     """Replace the portable type names of a migration (whole words only)."""
     return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", lambda m: names[m.group(1)], ddl)
+
+
+_STATE_SQL: dict[tuple[bool, bool, bool], str] = {}
+
+
+def _state_sql(key: bool, holds: bool, per_customer: bool) -> str:
+    """The reads of :meth:`SQLTransaction.voucher_state` after its locks, as one statement:
+    stored key (3 columns), the voucher's active hold (10), then the offer's holds (count, sum)
+    and the customer's redemptions and holds when asked."""
+    sql = _STATE_SQL.get((key, holds, per_customer))
+    if sql is None:
+        hold_cols = ", ".join(f"h.{c.strip()}" for c in _Rows.RESERVATION_COLS.split(","))
+        cols = ["k.operation, k.request_hash, k.result" if key else "NULL, NULL, NULL", hold_cols]
+        joins = ["LEFT JOIN idempotency_keys k ON k.key = ?"] if key else []
+        joins.append("LEFT JOIN reservations h ON h.voucher_id = ? AND h.status = 'active' AND h.expires_at > ?")
+        if holds:
+            cols.append("r.n, r.s")
+            joins.append(
+                "CROSS JOIN (SELECT COUNT(*) AS n, COALESCE(SUM(amount_minor), 0) AS s FROM reservations"
+                " WHERE offer_id = ? AND status = 'active' AND expires_at > ? AND id <> ?) AS r"
+            )
+        if per_customer:
+            cols.append("cr.n, ch.n")
+            joins.append(
+                "CROSS JOIN (SELECT COUNT(*) AS n FROM redemptions"
+                " WHERE offer_id = ? AND customer_id = ? AND voided_at IS NULL) AS cr"
+            )
+            joins.append(
+                "CROSS JOIN (SELECT COUNT(*) AS n FROM reservations WHERE offer_id = ? AND customer_id = ?"
+                " AND status = 'active' AND expires_at > ? AND id <> ?) AS ch"
+            )
+        sql = _STATE_SQL[(key, holds, per_customer)] = (
+            f"SELECT {', '.join(cols)} FROM (SELECT 1 AS one) AS x {' '.join(joins)}"
+        )
+    return sql
 
 
 def _dumps(value: Any) -> str:
@@ -218,6 +253,55 @@ class SQLTransaction(_Rows):
         )
         return None if row is None else self._voucher(row)
 
+    def voucher_state(self, voucher_id: str, offer_id: str | None, now: datetime, *,
+                      idempotency_key: str | None = None, customer_id: str | None = None,
+                      reservations: bool = False, exclude_reservation: str | None = None) -> VoucherState:  # fmt: skip
+        voucher = self.lock_voucher(voucher_id)
+        base = None
+        if offer_id is not None:
+            base = self.lock_offer(offer_id)
+            if base is None:
+                raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
+        # One statement of its own, after the locks: on PostgreSQL (read committed) it sees what
+        # the transactions we waited for committed — a hold, a stored key, counters.
+        key, usage, per_customer = idempotency_key is not None, base is not None, customer_id is not None
+        sql = _state_sql(key, usage and reservations, usage and per_customer)
+        t = self.dialect.ts_in(now)
+        params: list[Any] = [idempotency_key] if key else []
+        params += [voucher_id, t]
+        if usage and reservations:
+            params += [offer_id, t, exclude_reservation or ""]
+        if usage and per_customer:
+            params += [offer_id, customer_id, offer_id, customer_id, t, exclude_reservation or ""]
+        row = self._one(sql, params)
+        hold_row = row[3:13]
+        hold = self._reservation(hold_row) if hold_row[0] is not None else None
+        found = (row[0], row[1], row[2]) if row[0] is not None else None
+        extra = row[13:]
+        result_usage = None
+        if base is not None:
+            reserved = reserved_minor = cust_red = cust_res = 0
+            if reservations:
+                reserved, reserved_minor, extra = int(extra[0]), int(extra[1]), extra[2:]
+            if per_customer:
+                cust_red, cust_res = int(extra[0]), int(extra[1])
+            result_usage = OfferUsage(base.redeemed, base.spent_minor, reserved, reserved_minor, cust_red, cust_res)
+        return VoucherState(voucher, hold, result_usage, found)
+
+    def record_redemption(self, redemption: Redemption, event: JournalEvent, *,
+                          idempotent: tuple[str, str, str, str] | None = None) -> list[JournalEvent]:  # fmt: skip
+        r = redemption
+        self.insert_redemption(r)
+        self._exec("UPDATE vouchers SET status = ?, held_until = NULL WHERE id = ?", (VoucherStatus.REDEEMED.value, r.voucher_id))
+        if r.reservation_id is not None:
+            self.set_reservation_status(r.reservation_id, ReservationStatus.CONVERTED)
+        if idempotent is not None:
+            self.put_idempotent(*idempotent, r.redeemed_at)
+        committed = self.append_events([event])
+        # Last: an atomic increment, so no lock is needed to read the counters first.
+        self.add_offer_usage(r.offer_id, 1, r.discount.amount.minor if r.discount.amount else 0)
+        return committed
+
     def set_voucher_status(self, voucher_id: str, status: VoucherStatus) -> None:
         self._exec("UPDATE vouchers SET status = ? WHERE id = ?", (status.value, voucher_id))
 
@@ -278,6 +362,8 @@ class SQLTransaction(_Rows):
             " WHERE voucher_id = ? AND status = 'active' AND expires_at <= ?",
             (r.voucher_id, self.dialect.ts_in(r.created_at)),
         )
+        if r.status is ReservationStatus.ACTIVE:  # the voucher's row says it is held, and until when
+            self._exec("UPDATE vouchers SET held_until = ? WHERE id = ?", (self.dialect.ts_in(r.expires_at), r.voucher_id))
         self._exec(
             f"INSERT INTO reservations ({self.RESERVATION_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -289,6 +375,9 @@ class SQLTransaction(_Rows):
 
     def set_reservation_status(self, reservation_id: str, status: ReservationStatus) -> None:
         self._exec("UPDATE reservations SET status = ? WHERE id = ?", (status.value, reservation_id))
+
+    def clear_hold(self, voucher_id: str) -> None:
+        self._exec("UPDATE vouchers SET held_until = NULL WHERE id = ?", (voucher_id,))
 
     def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]:
         rows = self._all(
@@ -387,6 +476,8 @@ class SQLStorage(_Rows):
     """
 
     url: str
+    #: What :meth:`atomic` and :meth:`snapshot` yield (a backend may specialise statements).
+    transaction_class: type[SQLTransaction] = SQLTransaction
 
     def __init__(self, converter: cattrs.Converter, dialect: Dialect) -> None:
         self.converter = converter
@@ -419,7 +510,7 @@ class SQLStorage(_Rows):
         @contextlib.contextmanager
         def _tx() -> Iterator[SQLTransaction]:
             with self._write() as cur:
-                yield SQLTransaction(cur, self.dialect, self.converter, self._insert_events)
+                yield self.transaction_class(cur, self.dialect, self.converter, self._insert_events)
 
         return _tx()
 
@@ -430,7 +521,7 @@ class SQLStorage(_Rows):
         @contextlib.contextmanager
         def _snap() -> Iterator[SQLTransaction]:
             with self._read() as cur:
-                yield SQLTransaction(cur, self.dialect, self.converter, self._insert_events, lock=False)
+                yield self.transaction_class(cur, self.dialect, self.converter, self._insert_events, lock=False)
 
         return _snap()
 
@@ -593,6 +684,42 @@ class SQLStorage(_Rows):
     def get_voucher(self, voucher_id: str) -> Voucher | None:
         row = self._one(f"SELECT {self.VOUCHER_COLS} FROM vouchers WHERE id = ?", (voucher_id,))
         return None if row is None else self._voucher(row)
+
+    def try_redeem(self, redemption: Redemption, event: JournalEvent, now: datetime, *,
+                   idempotent: tuple[str, str, str, str] | None = None) -> list[JournalEvent] | None:  # fmt: skip
+        r = redemption
+        with self._write() as cur:
+            done = cur.execute(
+                self.dialect.q(
+                    "UPDATE vouchers SET status = ?, held_until = NULL WHERE id = ? AND status = ?"
+                    " AND (held_until IS NULL OR held_until <= ?)"
+                ),
+                (VoucherStatus.REDEEMED.value, r.voucher_id, VoucherStatus.ACTIVE.value, self.dialect.ts_in(now)),
+            )
+            if int(done.rowcount) != 1:
+                return None
+            tx = self.transaction_class(cur, self.dialect, self.converter, self._insert_events)
+            tx.insert_redemption(r)
+            if idempotent is not None:
+                tx.put_idempotent(*idempotent, r.redeemed_at)
+            committed = tx.append_events([event])
+            tx.add_offer_usage(r.offer_id, 1, r.discount.amount.minor if r.discount.amount else 0)
+            return committed
+
+    def voucher_context(self, store_id: str, voucher_id: str, idempotency_key: str | None = None) -> VoucherContext:
+        row = self._one(
+            "SELECT s.data, v.id, v.offer_id, v.token, v.issued_at, v.expires_at, v.customer_id, v.status, o.data,"
+            " k.operation, k.request_hash, k.result FROM (SELECT 1 AS one) AS x"
+            " LEFT JOIN stores s ON s.id = ? LEFT JOIN vouchers v ON v.id = ?"
+            " LEFT JOIN offers o ON o.id = v.offer_id LEFT JOIN idempotency_keys k ON k.key = ?",
+            (store_id, voucher_id, idempotency_key),
+        )
+        return VoucherContext(
+            store=self._parsed(Store, row[0]) if row[0] is not None else None,
+            voucher=self._voucher(row[1:8]) if row[1] is not None else None,
+            offer=self._parsed(Offer, row[8]) if row[8] is not None else None,
+            idempotent=(row[9], row[10], row[11]) if row[9] is not None else None,
+        )
 
     def list_vouchers(self, offer_id: str, limit: int = 1000) -> list[Voucher]:
         rows = self._all(

@@ -1,8 +1,9 @@
 """The scale-out backend: PostgreSQL through psycopg 3 (``pip install 'o2o-sdk[postgres]'``).
 
-Write transactions lock the rows they decide on with ``SELECT … FOR UPDATE`` (offer first,
-then voucher, always in that order, so concurrent redeemers queue instead of deadlocking).
-Connections come from a small pool per storage instance.
+Write transactions lock the rows they decide on with ``SELECT … FOR UPDATE`` (voucher first,
+then offer, always in that order, so concurrent transactions queue instead of deadlocking);
+the offer row is locked only when its caps are at stake. A redemption's writes go in one
+statement (data-modifying CTEs). Connections come from a small pool per storage instance.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
+from typing import ClassVar
 
 import cattrs
 
 from ..errors import ConfigurationError, StorageError
-from ..models import JournalEvent
-from ._sql import Cursorish, Dialect, SQLStorage, type_words
+from ..models import JournalEvent, Redemption, ReservationStatus, VoucherStatus
+from . import IdempotencyKeyTaken
+from ._sql import Cursorish, Dialect, SQLStorage, SQLTransaction, _dumps, type_words
 
 try:
     import psycopg
@@ -45,8 +49,66 @@ class PostgresDialect(Dialect):
         return type_words(ddl, {"SERIAL_PK": "BIGSERIAL PRIMARY KEY", "TS": "TIMESTAMPTZ", "FLOAT8": "DOUBLE PRECISION"})
 
 
+class PostgresTransaction(SQLTransaction):
+    """Round trips cost more than statements here: a redemption's writes are one statement."""
+
+    _RECORD_SQL: ClassVar[dict[tuple[bool, bool], str]] = {}
+
+    def record_redemption(self, redemption: Redemption, event: JournalEvent, *,
+                          idempotent: tuple[str, str, str, str] | None = None) -> list[JournalEvent]:  # fmt: skip
+        import attrs
+
+        r = redemption
+        held, keyed = r.reservation_id is not None, idempotent is not None
+        sql = self._RECORD_SQL.get((held, keyed))
+        if sql is None:
+            parts = [
+                f"red AS (INSERT INTO redemptions ({self.REDEMPTION_COLS}, amount_minor)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s))",
+                "vou AS (UPDATE vouchers SET status = %s, held_until = NULL WHERE id = %s)",
+            ]
+            if held:
+                parts.append("res AS (UPDATE reservations SET status = %s WHERE id = %s)")
+            if keyed:
+                parts.append(
+                    "idem AS (INSERT INTO idempotency_keys (key, operation, request_hash, result, created_at)"
+                    " VALUES (%s, %s, %s, %s, %s))"
+                )
+            # An atomic increment: the row lock it takes is held only until the commit that follows.
+            parts.append("off AS (UPDATE offers SET redeemed_count = redeemed_count + 1, spent_minor = spent_minor + %s WHERE id = %s)")
+            sql = self._RECORD_SQL[(held, keyed)] = (
+                "WITH " + ", ".join(parts) + " INSERT INTO journal (at, type, offer_id, voucher_id, store_id,"
+                " customer_id, data) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING seq"
+            )
+        params = [*_redemption_params(r, self.converter), VoucherStatus.REDEEMED.value, r.voucher_id]
+        if held:
+            params += [ReservationStatus.CONVERTED.value, r.reservation_id]
+        if idempotent is not None:
+            params += [*idempotent, r.redeemed_at]
+        params += [r.discount.amount.minor if r.discount.amount else 0, r.offer_id, *_event_params(event)]
+        seq = self.cur.execute(sql, params).fetchone()[0]
+        return [attrs.evolve(event, seq=int(seq))]
+
+
+def _redemption_params(r: Redemption, converter: cattrs.Converter) -> list[object]:
+    """The values of ``REDEMPTION_COLS, amount_minor``."""
+    amount = r.discount.amount
+    currency = (r.basket_total.currency if r.basket_total else None) or (amount.currency if amount else None)
+    return [
+        r.id, r.voucher_id, r.offer_id, r.store_id, r.customer_id, _dumps(converter.unstructure(r.discount)),
+        r.redeemed_at, r.basket_total.minor if r.basket_total else None, currency, r.idempotency_key,
+        r.reservation_id, r.voided_at, r.void_reason, amount.minor if amount else 0,
+    ]  # fmt: skip
+
+
+def _event_params(e: JournalEvent) -> list[object]:
+    return [e.at, e.type, e.offer_id, e.voucher_id, e.store_id, e.customer_id, _dumps(e.data) if e.data else None]
+
+
 class PostgresStorage(SQLStorage):
     """:class:`~o2o_sdk.storage.Storage` on PostgreSQL."""
+
+    transaction_class = PostgresTransaction
 
     def __init__(self, url: str, converter: cattrs.Converter, *, pool_size: int = 8) -> None:
         if psycopg is None:
@@ -69,11 +131,12 @@ class PostgresStorage(SQLStorage):
 
     @contextmanager
     def _read(self) -> Iterator[Cursorish]:
+        """A cursor on an autocommit connection: each statement is its own transaction."""
         try:
             with self._pool.connection() as conn:
                 yield conn.cursor()
         except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL error: {_safe(exc)}") from exc
+            raise _storage_error(exc) from exc
 
     @contextmanager
     def _write(self) -> Iterator[Cursorish]:
@@ -81,7 +144,50 @@ class PostgresStorage(SQLStorage):
             with self._pool.connection() as conn, conn.transaction():
                 yield conn.cursor()
         except psycopg.Error as exc:
-            raise StorageError(f"PostgreSQL error: {_safe(exc)}") from exc
+            raise _storage_error(exc) from exc
+
+    _TRY_REDEEM_SQL: ClassVar[dict[bool, str]] = {}
+
+    def try_redeem(self, redemption: Redemption, event: JournalEvent, now: datetime, *,
+                   idempotent: tuple[str, str, str, str] | None = None) -> list[JournalEvent] | None:  # fmt: skip
+        # One statement, its own transaction: the conditional UPDATE locks the voucher row and,
+        # under read committed, re-checks its condition on the newest version if another
+        # transaction changed the row meanwhile (a redemption, a hold); every other write
+        # depends on its row. The offer row is locked only by the counters' increment, from
+        # the end of this statement to its commit.
+        import attrs
+
+        r = redemption
+        keyed = idempotent is not None
+        sql = self._TRY_REDEEM_SQL.get(keyed)
+        if sql is None:
+            marks = ", ".join(["%s"] * 14)
+            parts = [
+                "vou AS (UPDATE vouchers SET status = %s, held_until = NULL WHERE id = %s AND status = %s"
+                " AND (held_until IS NULL OR held_until <= %s) RETURNING id)",
+                f"red AS (INSERT INTO redemptions ({self.REDEMPTION_COLS}, amount_minor) SELECT {marks} FROM vou)",
+            ]
+            if keyed:
+                parts.append(
+                    "idem AS (INSERT INTO idempotency_keys (key, operation, request_hash, result, created_at)"
+                    " SELECT %s, %s, %s, %s, %s FROM vou)"
+                )
+            parts.append(
+                "off AS (UPDATE offers SET redeemed_count = redeemed_count + 1, spent_minor = spent_minor + %s"
+                " WHERE id = %s AND EXISTS (SELECT 1 FROM vou))"
+            )
+            sql = self._TRY_REDEEM_SQL[keyed] = (
+                "WITH " + ", ".join(parts) + " INSERT INTO journal (at, type, offer_id, voucher_id, store_id,"
+                " customer_id, data) SELECT %s, %s, %s, %s, %s, %s, %s FROM vou RETURNING seq"
+            )
+        params = [VoucherStatus.REDEEMED.value, r.voucher_id, VoucherStatus.ACTIVE.value, now,
+                  *_redemption_params(r, self.converter)]  # fmt: skip
+        if idempotent is not None:
+            params += [*idempotent, r.redeemed_at]
+        params += [r.discount.amount.minor if r.discount.amount else 0, r.offer_id, *_event_params(event)]
+        with self._read() as cur:
+            row = cur.execute(sql, params).fetchone()
+        return None if row is None else [attrs.evolve(event, seq=int(row[0]))]
 
     def _lock_for_migration(self, cur: Cursorish) -> None:
         # Two processes upgrading at once wait for each other instead of colliding.
@@ -102,6 +208,12 @@ class PostgresStorage(SQLStorage):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _storage_error(exc: Exception) -> StorageError:
+    if isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.constraint_name == "idempotency_keys_pkey":
+        return IdempotencyKeyTaken("Another request stored a result under this idempotency key first.")
+    return StorageError(f"PostgreSQL error: {_safe(exc)}")
 
 
 def _safe(exc: BaseException) -> str:

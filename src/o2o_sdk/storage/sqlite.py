@@ -3,8 +3,12 @@
 One connection per thread. Every write transaction starts with ``BEGIN IMMEDIATE``, taking
 the database's single write lock up front — a deferred transaction that reads then writes
 fails at once with "database is locked", ignoring ``busy_timeout``. Writers from several
-processes queue on that lock (``busy_timeout`` 30 s), which makes read-check-write atomic.
-WAL does not work on network file systems: keep the file on a local disk.
+processes queue on that lock (``busy_timeout`` 30 s), which makes read-check-write atomic;
+writers in one process queue on a lock of their own first, in order, instead of polling
+SQLite's lock with its busy-handler sleeps. The WAL is copied back into the database file by
+a background thread (passive checkpoints, which block no reader or writer), so no request
+waits for a checkpoint; SQLite's own automatic checkpoint stays as a safety net at a larger
+WAL size. WAL does not work on network file systems: keep the file on a local disk.
 """
 
 from __future__ import annotations
@@ -23,9 +27,15 @@ import cattrs
 
 from ..errors import ConfigurationError, StorageError
 from ..models import JournalEvent
+from . import IdempotencyKeyTaken
 from ._sql import Cursorish, Dialect, SQLStorage, type_words
 
 __all__ = ["SQLiteStorage", "path_from_url"]
+
+#: Commits between two background checkpoints, and the WAL size (pages) at which a committing
+#: connection checkpoints by itself (SQLite's default is 1000) if the background thread lags.
+CHECKPOINT_EVERY = 128
+AUTOCHECKPOINT_PAGES = 10_000
 
 
 class SQLiteDialect(Dialect):
@@ -66,6 +76,10 @@ class SQLiteStorage(SQLStorage):
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        #: Writers of this process queue here, first come first served (see the module doc).
+        self._write_lock = threading.RLock()
+        self._checkpointer: _Checkpointer | None = None
+        self._commits = 0
         if self.path != ":memory:":
             parent = Path(self.path).parent
             if not parent.exists():
@@ -84,6 +98,8 @@ class SQLiteStorage(SQLStorage):
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
                 conn.execute(f"PRAGMA busy_timeout={int(self._timeout * 1000)}")
+                if self.path != ":memory:":
+                    conn.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
             except sqlite3.Error as exc:
                 raise StorageError(f"Cannot open SQLite database {self.path!r}: {exc}") from exc
             self._local.conn = conn
@@ -101,24 +117,32 @@ class SQLiteStorage(SQLStorage):
     @contextmanager
     def _write(self) -> Iterator[Cursorish]:
         conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(f"SQLite could not start a write transaction: {exc}") from exc
-        try:
-            yield conn.cursor()
-        except sqlite3.Error as exc:
-            conn.execute("ROLLBACK")
-            raise StorageError(f"SQLite error: {exc}") from exc
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        else:
+        with self._write_lock:
             try:
-                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StorageError(f"SQLite could not start a write transaction: {exc}") from exc
+            try:
+                yield conn.cursor()
             except sqlite3.Error as exc:
                 conn.execute("ROLLBACK")
-                raise StorageError(f"SQLite commit failed: {exc}") from exc
+                if isinstance(exc, sqlite3.IntegrityError) and "idempotency_keys.key" in str(exc):
+                    raise IdempotencyKeyTaken("Another request stored a result under this idempotency key first.") from exc
+                raise StorageError(f"SQLite error: {exc}") from exc
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    conn.execute("ROLLBACK")
+                    raise StorageError(f"SQLite commit failed: {exc}") from exc
+            self._commits += 1
+            if self._commits % CHECKPOINT_EVERY == 0 and self.path != ":memory:":
+                if self._checkpointer is None:
+                    self._checkpointer = _Checkpointer(self.path, self._timeout)
+                self._checkpointer.poke()
 
     def _insert_events(self, cur: Cursorish, events: Sequence[JournalEvent]) -> list[JournalEvent]:
         import attrs
@@ -131,9 +155,49 @@ class SQLiteStorage(SQLStorage):
         return out
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         with self._lock:
             for conn in self._connections:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+class _Checkpointer:
+    """A daemon thread with its own connection that runs ``PRAGMA wal_checkpoint(PASSIVE)``
+    when poked: copies committed WAL pages into the database file without blocking anyone,
+    so the WAL is reset by the next writer instead of checkpointed inside a request."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self._path, self._timeout = path, timeout
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="o2o-sqlite-checkpoint", daemon=True)
+        self._thread.start()
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            conn = sqlite3.connect(self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error:  # pragma: no cover - the writers' own connections opened the same file
+            return
+        try:
+            while True:
+                self._wake.wait()
+                self._wake.clear()
+                if self._stopping:
+                    return
+                with contextlib.suppress(sqlite3.Error):  # busy or closing: the next poke retries
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join(timeout=self._timeout)
