@@ -10,10 +10,14 @@ so that the load generator costs little of the shared CPU) and sends each vouche
 answer must be 201, and the offer's redemption counter must equal the number sent.
 
 Baseline in the same run: ``GET /healthz`` through the same server and client — what the
-HTTP stack alone costs per request.
+HTTP stack alone costs per request. Besides rates and latencies, each row gives the server
+process's CPU per request (all its threads, from /proc) and, on PostgreSQL, that of the
+backends serving it: per-request costs, which a busy machine disturbs less than rates.
 
     .venv/bin/python benchmarks/bench_web.py                  # about a minute
     .venv/bin/python benchmarks/bench_web.py --n 2000 --backend sqlite
+    .venv/bin/python benchmarks/bench_web.py --threads default,0  # a server per sdk_threads setting
+    .venv/bin/python benchmarks/bench_web.py --workers 2      # extra information: the target is one worker
 """
 
 from __future__ import annotations
@@ -50,10 +54,21 @@ class Result:
     seconds: float
     latencies: list[float]
     errors: int
+    server_cpu: float = 0.0  # CPU seconds of the server process (all its threads) during the phase
+    db_cpu: float | None = None  # CPU seconds of the server's PostgreSQL backends during the phase
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def cpu_us(self) -> float:
+        """Server CPU per request: what the request path costs, less sensitive to a busy machine."""
+        return self.server_cpu / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def db_us(self) -> str:
+        return f"{self.db_cpu / self.requests * 1e6:,.0f}" if self.db_cpu is not None and self.requests else "-"
 
     def pct(self, q: float) -> float:
         data = sorted(self.latencies)
@@ -63,27 +78,47 @@ class Result:
 # --------------------------------------------------------------------------- server process
 
 
-def _serve(url: str, port: int, count: int, out: Any) -> None:
+def _sdk(url: str) -> Any:
+    from o2o_sdk import O2O, Config, SigningKey
+
+    return O2O(Config(database_url=url, secret_keys=(SigningKey("b", b"bench-secret-0123456789abcdef"),),
+                      base_url="https://shop.example", auto_migrate=True))  # fmt: skip
+
+
+def _app(sdk: Any, threads: int | None) -> Any:
+    from o2o_sdk.web import RateLimit, create_app
+
+    return create_app(sdk, validate_limit=RateLimit(10**9, 10**9), sdk_threads=threads)
+
+
+def worker_app() -> Any:
+    """The app of one worker process when ``--workers`` > 1 (uvicorn imports this factory)."""
+    threads = os.environ["O2O_BENCH_THREADS"]
+    return _app(_sdk(os.environ["O2O_BENCH_URL"]), int(threads) if threads else None)
+
+
+def _serve(url: str, port: int, count: int, threads: int | None, workers: int, out: Any) -> None:
     import uvicorn
 
-    from o2o_sdk import O2O, Config, Discount, SigningKey, Store
-    from o2o_sdk.web import ApiKeys, RateLimit, create_app
+    from o2o_sdk import Discount, Store
+    from o2o_sdk.web import ApiKeys
 
-    sdk = O2O(Config(database_url=url, secret_keys=(SigningKey("b", b"bench-secret-0123456789abcdef"),),
-                     base_url="https://shop.example", auto_migrate=True))  # fmt: skip
+    sdk = _sdk(url)
     sdk.stores.add(Store("bench-store", "Benchmark Store", "Europe/London", 51.5136, -0.1365))
     offer = sdk.offers.create("bench", Discount.percent_off(10))
     tokens = [v.token for v in sdk.offers.issue_many(offer, count)]
     _, key = ApiKeys(sdk).create("bench-store")
-    app = create_app(sdk, validate_limit=RateLimit(10**9, 10**9), sdk_threads=int(os.environ["BENCH_THREADS"]) if "BENCH_THREADS" in os.environ else None)
     out.send({"key": key, "tokens": tokens, "offer": offer.id})
-    loop = "uvloop" if _has("uvloop") else "asyncio"
-    http = "httptools" if _has("httptools") else "h11"
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, workers=1, loop=loop, http=http,
-                            access_log=False, log_level="warning", lifespan="off")  # fmt: skip
-    server = uvicorn.Server(config)
+    options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "loop": "uvloop" if _has("uvloop") else "asyncio",
+                               "http": "httptools" if _has("httptools") else "h11", "access_log": False,
+                               "log_level": "warning", "lifespan": "off"}  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT that stopped it
-        server.run()
+        if workers == 1:
+            uvicorn.Server(uvicorn.Config(_app(sdk, threads), workers=1, **options)).run()
+        else:  # extra information only: the target is one worker
+            os.environ.update(O2O_BENCH_URL=url, O2O_BENCH_THREADS="" if threads is None else str(threads))
+            sys.stdin = None  # type: ignore[assignment]  # uvicorn hands stdin to its workers; this process has none
+            uvicorn.run("bench_web:worker_app", factory=True, workers=workers, app_dir=str(Path(__file__).parent), **options)
     out.send({"redeemed": sdk.offers.usage(offer.id).redeemed})
     sdk.close()
 
@@ -132,6 +167,33 @@ async def _load(port: int, requests: list[bytes], clients: int, time_limit: floa
     return time.perf_counter() - began, latencies, errors, sent
 
 
+def _cpu_seconds(pid: int, children: bool = False) -> float:
+    """User + system CPU of a process so far, with its child processes' if asked (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat") if children else [Path(f"/proc/{pid}/stat")]:
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _backend_pids(url: str) -> list[int]:
+    """The PostgreSQL backends serving the benchmark's server (same application_name)."""
+    if not url.startswith("postgresql"):
+        return []
+    from urllib.parse import parse_qs, urlsplit
+
+    import psycopg
+
+    name = parse_qs(urlsplit(url).query).get("application_name", [""])[0]
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s AND pid <> pg_backend_pid()", (name,))
+        return [int(r[0]) for r in rows]
+
+
 def _redeem_request(port: int, key: str, token: str) -> bytes:
     body = json.dumps({"token": token}).encode()
     return (
@@ -141,13 +203,14 @@ def _redeem_request(port: int, key: str, token: str) -> bytes:
     ).encode() + body
 
 
-def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float) -> tuple[Result, Result]:
+def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, threads: int | None,
+                 workers: int) -> tuple[Result, Result]:  # fmt: skip
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(url, port, n + WARMUP, child), daemon=True)
+    server = ctx.Process(target=_serve, args=(url, port, n + WARMUP, threads, workers, child))
     server.start()
     seed = parent.recv()
     _wait_port(port)
@@ -158,13 +221,19 @@ def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float) 
         uvloop.install()
     health = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     asyncio.run(_load(port, [health] * 500, clients, time_limit))  # warm the stack
+    many = workers > 1
+    cpu = _cpu_seconds(server.pid, many)
     secs, lat, err, _ = asyncio.run(_load(port, [health] * n, clients, time_limit))
-    baseline = Result(f"{label}: GET /healthz (baseline)", len(lat), secs, lat, err)
+    baseline = Result(f"{label}: GET /healthz (baseline)", len(lat), secs, lat, err, _cpu_seconds(server.pid, many) - cpu)
     warm = [_redeem_request(port, key, t) for t in tokens[:WARMUP]]
     asyncio.run(_load(port, warm, clients, time_limit))
     work = [_redeem_request(port, key, t) for t in tokens[WARMUP:]]
+    pids = _backend_pids(url)  # the pool has grown during the warm-up
+    cpu, db = _cpu_seconds(server.pid, many), sum(map(_cpu_seconds, pids))
     secs, lat, err, _ = asyncio.run(_load(port, work, clients, time_limit))
-    redeem = Result(f"{label}: POST /api/pos/v1/redeem", len(lat), secs, lat, err)
+    setting = f"sdk_threads={threads}" if threads is not None else "default sdk_threads"
+    redeem = Result(f"{label}: POST /api/pos/v1/redeem ({setting}{f', {workers} workers' if many else ''})", len(lat),
+                    secs, lat, err, _cpu_seconds(server.pid, many) - cpu, sum(map(_cpu_seconds, pids)) - db if pids else None)  # fmt: skip
     os.kill(server.pid, 2)  # SIGINT: uvicorn shuts down and the process reports the counter
     final = parent.recv() if parent.poll(30) else {}
     server.join(30)
@@ -192,7 +261,8 @@ def _pg_schema(base: str) -> Iterator[str]:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     sep = "&" if "?" in base else "?"
     try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+        # application_name tells the server's backends apart, for their CPU time
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}&application_name={schema}"
     finally:
         with psycopg.connect(base, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
@@ -204,7 +274,11 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per phase at most")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
+    parser.add_argument("--threads", default=os.environ.get("BENCH_THREADS", "default"),
+                        help="create_app's sdk_threads, comma-separated for one server each: e.g. default,0 (default: the app's default)")  # fmt: skip
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (the target is 1; more is extra information)")
     args = parser.parse_args()
+    settings = [None if t.strip() == "default" else int(t) for t in args.threads.split(",")]
     import httptools  # noqa: F401 - fail early with a clear message if the fast parser is missing
     import uvicorn
 
@@ -212,17 +286,20 @@ def main() -> int:
           f" {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {args.clients} clients, {args.n} redemptions")  # fmt: skip
     rows: list[Result] = []
     if args.backend in ("all", "sqlite"):
-        with tempfile.TemporaryDirectory() as tmp:
-            rows += _run_backend("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.n, args.clients, args.time_limit)
+        for threads in settings:
+            with tempfile.TemporaryDirectory() as tmp:
+                url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+                rows += _run_backend("SQLite", url, args.n, args.clients, args.time_limit, threads, args.workers)
     pg = next((os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
     if args.backend in ("all", "postgresql"):
         if pg is None:
             print("# PostgreSQL skipped: set O2O_BENCH_POSTGRES_URL", file=sys.stderr)
         else:
-            with _pg_schema(pg) as url:
-                rows += _run_backend("PostgreSQL", url, args.n, args.clients, args.time_limit)
-    print("| backend: request | requests | req/s | p50 (ms) | p99 (ms) | target |")
-    print("|---|---:|---:|---:|---:|---|")
+            for threads in settings:
+                with _pg_schema(pg) as url:
+                    rows += _run_backend("PostgreSQL", url, args.n, args.clients, args.time_limit, threads, args.workers)
+    print("| backend: request | requests | req/s | p50 (ms) | p99 (ms) | server CPU µs/request | PostgreSQL CPU µs/request | target |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|")
     ok = True
     for r in rows:
         target = ""
@@ -230,8 +307,10 @@ def main() -> int:
             met = r.rps >= TARGET_RPS and r.pct(0.99) <= TARGET_P99_MS
             ok &= met
             target = "met" if met else "**not met**"
-        print(f"| {r.label} | {r.requests} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {target} |")
-    print(f"# mean latency of redeem: {statistics.mean(rows[-1].latencies) * 1000:.1f} ms" if rows else "")
+        print(f"| {r.label} | {r.requests} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {r.cpu_us:,.0f} | {r.db_us} | {target} |")
+    for r in rows:
+        if "redeem" in r.label:
+            print(f"# {r.label}: mean latency {statistics.mean(r.latencies) * 1000:.1f} ms ")
     return 0 if ok else 1
 
 

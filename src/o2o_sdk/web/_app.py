@@ -977,7 +977,10 @@ def create_app(
     :param login_url: where the check-in page sends customers who are not signed in.
     :param frame_ancestors: CSP ``frame-ancestors`` sources (``"'none'"`` forbids framing).
     :param cors_origins: origins that may call the store-locator API from a browser (``"*"``).
-    :param sdk_threads: worker threads for SDK calls (default 1 on SQLite, 16 otherwise).
+    :param sdk_threads: worker threads for SDK calls; 0 runs them on the event loop. Default: 0 on
+        SQLite (one writer, calls of a few hundred µs: a thread hop costs more than it gains),
+        4 otherwise (enough to overlap database round trips; more threads only contend for the
+        GIL). See docs/web.md, "Threads and performance".
     """
     for k, v in (theme or {}).items():
         if not all(c.isalnum() or c == "-" for c in k) or any(c in v for c in ";{}<>\\\"'"):
@@ -988,8 +991,9 @@ def create_app(
         secret = secret_key.encode() if isinstance(secret_key, str) else secret_key
     if len(secret) < 16:
         raise InvalidInput("The web secret key needs at least 16 bytes.")
-    # SQLite has one writer: one SDK thread avoids writers queueing on its lock (busy-wait sleeps).
-    threads = sdk_threads if sdk_threads is not None else (1 if sdk.storage.dialect_name == "sqlite" else 16)
+    # Measured on 2 cores (docs/benchmarks.md, Web): on SQLite, calls on the event loop serve
+    # twice the requests of one SDK thread; on PostgreSQL 2 to 8 threads do best.
+    threads = sdk_threads if sdk_threads is not None else (0 if sdk.storage.dialect_name == "sqlite" else 4)
     web = _Web(sdk, shop_name=shop_name, secret_key=secret, theme=theme or {}, stylesheet=stylesheet,
                limiter=limiter or TokenBucketLimiter(), validate_limit=validate_limit, ip_limit=ip_limit,
                near_limit=near_limit, customer_resolver=customer_resolver, login_url=login_url,
@@ -1036,15 +1040,16 @@ def create_app(
         return guarded
 
     routes: list[BaseRoute] = [
-        # The POS API first: routes are matched in order, and a busy till should not wait for it.
+        # The POS API first, its busiest calls at the top: routes are matched in order, and a
+        # busy till should not wait for it.
+        Route("/api/pos/v1/redeem", guard(web.pos_redeem), methods=["POST"]),
+        Route("/api/pos/v1/validate", guard(web.pos_validate), methods=["POST"]),
         Route("/api/openapi.json", guard(web.openapi), methods=["GET"]),
         Route("/api/stores/near", guard(web.stores_near), methods=["GET"]),
         Route("/api/stores/near", guard(web.preflight), methods=["OPTIONS"]),
         Route("/api/pos/v1/me", guard(web.pos_me), methods=["GET"]),
-        Route("/api/pos/v1/validate", guard(web.pos_validate), methods=["POST"]),
         Route("/api/pos/v1/reserve", guard(web.pos_reserve), methods=["POST"]),
         Route("/api/pos/v1/reservations/{reservation_id}/release", guard(web.pos_release), methods=["POST"]),
-        Route("/api/pos/v1/redeem", guard(web.pos_redeem), methods=["POST"]),
         Route("/api/pos/v1/redemptions/{redemption_id}/void", guard(web.pos_void), methods=["POST"]),
         Route("/", guard(web.index), methods=["GET"]),
         Route("/healthz", guard(web.health), methods=["GET"]),
