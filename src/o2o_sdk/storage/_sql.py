@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -78,39 +79,41 @@ def type_words(ddl: str, names: dict[str, str]) -> str:
     return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", lambda m: names[m.group(1)], ddl)
 
 
-_STATE_SQL: dict[tuple[bool, bool, bool], str] = {}
-
-
+@functools.cache
 def _state_sql(key: bool, holds: bool, per_customer: bool) -> str:
     """The reads of :meth:`SQLTransaction.voucher_state` after its locks, as one statement:
     stored key (3 columns), the voucher's active hold (10), then the offer's holds (count, sum)
     and the customer's redemptions and holds when asked."""
-    sql = _STATE_SQL.get((key, holds, per_customer))
-    if sql is None:
-        hold_cols = ", ".join(f"h.{c.strip()}" for c in _Rows.RESERVATION_COLS.split(","))
-        cols = ["k.operation, k.request_hash, k.result" if key else "NULL, NULL, NULL", hold_cols]
-        joins = ["LEFT JOIN idempotency_keys k ON k.key = ?"] if key else []
-        joins.append("LEFT JOIN reservations h ON h.voucher_id = ? AND h.status = 'active' AND h.expires_at > ?")
-        if holds:
-            cols.append("r.n, r.s")
-            joins.append(
-                "CROSS JOIN (SELECT COUNT(*) AS n, COALESCE(SUM(amount_minor), 0) AS s FROM reservations"
-                " WHERE offer_id = ? AND status = 'active' AND expires_at > ? AND id <> ?) AS r"
-            )
-        if per_customer:
-            cols.append("cr.n, ch.n")
-            joins.append(
-                "CROSS JOIN (SELECT COUNT(*) AS n FROM redemptions"
-                " WHERE offer_id = ? AND customer_id = ? AND voided_at IS NULL) AS cr"
-            )
-            joins.append(
-                "CROSS JOIN (SELECT COUNT(*) AS n FROM reservations WHERE offer_id = ? AND customer_id = ?"
-                " AND status = 'active' AND expires_at > ? AND id <> ?) AS ch"
-            )
-        sql = _STATE_SQL[(key, holds, per_customer)] = (
-            f"SELECT {', '.join(cols)} FROM (SELECT 1 AS one) AS x {' '.join(joins)}"
+    cols = ["k.operation, k.request_hash, k.result" if key else "NULL, NULL, NULL", _prefixed("h", _Rows.RESERVATION_COLS)]
+    joins = ["LEFT JOIN idempotency_keys k ON k.key = ?"] if key else []
+    joins.append("LEFT JOIN reservations h ON h.voucher_id = ? AND h.status = 'active' AND h.expires_at > ?")
+    if holds:
+        cols.append("r.n, r.s")
+        joins.append(
+            "CROSS JOIN (SELECT COUNT(*) AS n, COALESCE(SUM(amount_minor), 0) AS s FROM reservations"
+            " WHERE offer_id = ? AND status = 'active' AND expires_at > ? AND id <> ?) AS r"
         )
-    return sql
+    if per_customer:
+        cols.append("cr.n, ch.n")
+        joins.append(
+            "CROSS JOIN (SELECT COUNT(*) AS n FROM redemptions"
+            " WHERE offer_id = ? AND customer_id = ? AND voided_at IS NULL) AS cr"
+        )
+        joins.append(
+            "CROSS JOIN (SELECT COUNT(*) AS n FROM reservations WHERE offer_id = ? AND customer_id = ?"
+            " AND status = 'active' AND expires_at > ? AND id <> ?) AS ch"
+        )
+    return f"SELECT {', '.join(cols)} FROM (SELECT 1 AS one) AS x {' '.join(joins)}"
+
+
+def _prefixed(alias: str, columns: str) -> str:
+    """``"a, b"`` → ``"x.a, x.b"`` for a table aliased ``x``."""
+    return ", ".join(f"{alias}.{c.strip()}" for c in columns.split(","))
+
+
+def spent_minor(r: Redemption) -> int:
+    """What a redemption adds to its offer's spent budget (minor units)."""
+    return r.discount.amount.minor if r.discount.amount else 0
 
 
 def _dumps(value: Any) -> str:
@@ -139,6 +142,25 @@ class _Rows:
         " currency, occurred_at, data"
     )
     MIRROR_COLS = "offer_id, platform, discount_id, code, created_at, usage_count, synced_at"
+
+    def _redemption_params(self, r: Redemption) -> tuple[Any, ...]:
+        """The values of ``REDEMPTION_COLS, amount_minor`` for an INSERT."""
+        amount = r.discount.amount
+        currency = (r.basket_total.currency if r.basket_total else None) or (amount.currency if amount else None)
+        return (
+            r.id, r.voucher_id, r.offer_id, r.store_id, r.customer_id,
+            _dumps(self.converter.unstructure(r.discount)), self.dialect.ts_in(r.redeemed_at),
+            r.basket_total.minor if r.basket_total else None, currency, r.idempotency_key,
+            r.reservation_id, self.dialect.ts_in(r.voided_at), r.void_reason,
+            amount.minor if amount else 0,
+        )  # fmt: skip
+
+    def _event_params(self, e: JournalEvent) -> tuple[Any, ...]:
+        """The values of a journal INSERT's ``at, type, offer_id, voucher_id, store_id, customer_id, data``."""
+        return (
+            self.dialect.ts_in(e.at), e.type, e.offer_id, e.voucher_id, e.store_id, e.customer_id,
+            _dumps(e.data) if e.data else None,
+        )  # fmt: skip
 
     def _voucher(self, row: Sequence[Any]) -> Voucher:
         ts = self.dialect.ts_out
@@ -290,16 +312,21 @@ class SQLTransaction(_Rows):
 
     def record_redemption(self, redemption: Redemption, event: JournalEvent, *,
                           idempotent: tuple[str, str, str, str] | None = None) -> list[JournalEvent]:  # fmt: skip
-        r = redemption
+        self._exec("UPDATE vouchers SET status = ?, held_until = NULL WHERE id = ?",
+                   (VoucherStatus.REDEEMED.value, redemption.voucher_id))  # fmt: skip
+        return self._write_redemption(redemption, event, idempotent)
+
+    def _write_redemption(self, r: Redemption, event: JournalEvent, idempotent: tuple[str, str, str, str] | None) -> list[JournalEvent]:
+        """A redemption's writes once its voucher is marked redeemed (by :meth:`record_redemption`
+        or :meth:`SQLStorage.try_redeem`'s conditional update)."""
         self.insert_redemption(r)
-        self._exec("UPDATE vouchers SET status = ?, held_until = NULL WHERE id = ?", (VoucherStatus.REDEEMED.value, r.voucher_id))
         if r.reservation_id is not None:
             self.set_reservation_status(r.reservation_id, ReservationStatus.CONVERTED)
         if idempotent is not None:
             self.put_idempotent(*idempotent, r.redeemed_at)
         committed = self.append_events([event])
         # Last: an atomic increment, so no lock is needed to read the counters first.
-        self.add_offer_usage(r.offer_id, 1, r.discount.amount.minor if r.discount.amount else 0)
+        self.add_offer_usage(r.offer_id, 1, spent_minor(r))
         return committed
 
     def set_voucher_status(self, voucher_id: str, status: VoucherStatus) -> None:
@@ -313,19 +340,11 @@ class SQLTransaction(_Rows):
         )
 
     def insert_redemption(self, r: Redemption) -> None:
-        amount = r.discount.amount
-        currency = (r.basket_total.currency if r.basket_total else None) or (amount.currency if amount else None)
         self._exec(
             f"INSERT INTO redemptions ({self.REDEMPTION_COLS}, amount_minor)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                r.id, r.voucher_id, r.offer_id, r.store_id, r.customer_id,
-                _dumps(self.converter.unstructure(r.discount)), self.dialect.ts_in(r.redeemed_at),
-                r.basket_total.minor if r.basket_total else None, currency, r.idempotency_key,
-                r.reservation_id, self.dialect.ts_in(r.voided_at), r.void_reason,
-                amount.minor if amount else 0,
-            ),
-        )  # fmt: skip
+            self._redemption_params(r),
+        )
 
     def lock_redemption(self, redemption_id: str) -> Redemption | None:
         row = self._one(
@@ -698,17 +717,11 @@ class SQLStorage(_Rows):
             )
             if int(done.rowcount) != 1:
                 return None
-            tx = self.transaction_class(cur, self.dialect, self.converter, self._insert_events)
-            tx.insert_redemption(r)
-            if idempotent is not None:
-                tx.put_idempotent(*idempotent, r.redeemed_at)
-            committed = tx.append_events([event])
-            tx.add_offer_usage(r.offer_id, 1, r.discount.amount.minor if r.discount.amount else 0)
-            return committed
+            return self.transaction_class(cur, self.dialect, self.converter, self._insert_events)._write_redemption(r, event, idempotent)
 
     def voucher_context(self, store_id: str, voucher_id: str, idempotency_key: str | None = None) -> VoucherContext:
         row = self._one(
-            "SELECT s.data, v.id, v.offer_id, v.token, v.issued_at, v.expires_at, v.customer_id, v.status, o.data,"
+            f"SELECT s.data, {_prefixed('v', self.VOUCHER_COLS)}, o.data,"
             " k.operation, k.request_hash, k.result FROM (SELECT 1 AS one) AS x"
             " LEFT JOIN stores s ON s.id = ? LEFT JOIN vouchers v ON v.id = ?"
             " LEFT JOIN offers o ON o.id = v.offer_id LEFT JOIN idempotency_keys k ON k.key = ?",
@@ -871,12 +884,6 @@ class SQLStorage(_Rows):
             return []
         with self._write() as cur:
             return self._insert_events(cur, events)
-
-    def _event_params(self, e: JournalEvent) -> tuple[Any, ...]:
-        return (
-            self.dialect.ts_in(e.at), e.type, e.offer_id, e.voucher_id, e.store_id, e.customer_id,
-            _dumps(e.data) if e.data else None,
-        )  # fmt: skip
 
     def read_journal(self, after_seq: int = 0, limit: int = 1000, types: Sequence[str] | None = None) -> list[JournalEvent]:
         if types:

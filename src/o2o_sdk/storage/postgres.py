@@ -19,7 +19,7 @@ import cattrs
 from ..errors import ConfigurationError, StorageError
 from ..models import JournalEvent, Redemption, ReservationStatus, VoucherStatus
 from . import IdempotencyKeyTaken
-from ._sql import Cursorish, Dialect, SQLStorage, SQLTransaction, _dumps, type_words
+from ._sql import Cursorish, Dialect, SQLStorage, SQLTransaction, spent_minor, type_words
 
 try:
     import psycopg
@@ -80,29 +80,14 @@ class PostgresTransaction(SQLTransaction):
                 "WITH " + ", ".join(parts) + " INSERT INTO journal (at, type, offer_id, voucher_id, store_id,"
                 " customer_id, data) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING seq"
             )
-        params = [*_redemption_params(r, self.converter), VoucherStatus.REDEEMED.value, r.voucher_id]
+        params = [*self._redemption_params(r), VoucherStatus.REDEEMED.value, r.voucher_id]
         if held:
             params += [ReservationStatus.CONVERTED.value, r.reservation_id]
         if idempotent is not None:
             params += [*idempotent, r.redeemed_at]
-        params += [r.discount.amount.minor if r.discount.amount else 0, r.offer_id, *_event_params(event)]
+        params += [spent_minor(r), r.offer_id, *self._event_params(event)]
         seq = self.cur.execute(sql, params).fetchone()[0]
         return [attrs.evolve(event, seq=int(seq))]
-
-
-def _redemption_params(r: Redemption, converter: cattrs.Converter) -> list[object]:
-    """The values of ``REDEMPTION_COLS, amount_minor``."""
-    amount = r.discount.amount
-    currency = (r.basket_total.currency if r.basket_total else None) or (amount.currency if amount else None)
-    return [
-        r.id, r.voucher_id, r.offer_id, r.store_id, r.customer_id, _dumps(converter.unstructure(r.discount)),
-        r.redeemed_at, r.basket_total.minor if r.basket_total else None, currency, r.idempotency_key,
-        r.reservation_id, r.voided_at, r.void_reason, amount.minor if amount else 0,
-    ]  # fmt: skip
-
-
-def _event_params(e: JournalEvent) -> list[object]:
-    return [e.at, e.type, e.offer_id, e.voucher_id, e.store_id, e.customer_id, _dumps(e.data) if e.data else None]
 
 
 class PostgresStorage(SQLStorage):
@@ -180,11 +165,10 @@ class PostgresStorage(SQLStorage):
                 "WITH " + ", ".join(parts) + " INSERT INTO journal (at, type, offer_id, voucher_id, store_id,"
                 " customer_id, data) SELECT %s, %s, %s, %s, %s, %s, %s FROM vou RETURNING seq"
             )
-        params = [VoucherStatus.REDEEMED.value, r.voucher_id, VoucherStatus.ACTIVE.value, now,
-                  *_redemption_params(r, self.converter)]  # fmt: skip
+        params = [VoucherStatus.REDEEMED.value, r.voucher_id, VoucherStatus.ACTIVE.value, now, *self._redemption_params(r)]
         if idempotent is not None:
             params += [*idempotent, r.redeemed_at]
-        params += [r.discount.amount.minor if r.discount.amount else 0, r.offer_id, *_event_params(event)]
+        params += [spent_minor(r), r.offer_id, *self._event_params(event)]
         with self._read() as cur:
             row = cur.execute(sql, params).fetchone()
         return None if row is None else [attrs.evolve(event, seq=int(row[0]))]
