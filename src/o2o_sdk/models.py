@@ -881,6 +881,11 @@ class PickupState(enum.StrEnum):
     RELEASED = "released"
     CANCELLED = "cancelled"
 
+    @property
+    def final(self) -> bool:
+        """Handed over, released or cancelled: the pickup has ended and no step follows."""
+        return self in (PickupState.HANDED_OVER, PickupState.RELEASED, PickupState.CANCELLED)
+
 
 @attrs.frozen
 class Pickup:

@@ -131,7 +131,7 @@ class Orders:
             log.warning("%s order %s was cancelled on the platform after its pickup %s was handed over; the pickup stands.",
                         order.platform, order.order_id, pickup.id)  # fmt: skip
             return pickup
-        if pickup.state in (PickupState.CANCELLED, PickupState.RELEASED):  # a redelivery, or our own end told back
+        if pickup.state.final:  # cancelled or released: a redelivery, or our own end told back
             return pickup
         try:
             return pickups.cancel(pickup.id, reason=f"cancelled_on_{order.platform}", from_platform=True)

@@ -47,8 +47,6 @@ STILL_WAITING = "pickup_still_waiting"
 #: The exit condition of the pass: skip it once the pickup ended (e.g. the order was cancelled
 #: on its platform before the pass went out); an early arrival still gets it.
 STILL_OPEN = "pickup_still_open"
-#: States in which a pickup has ended.
-_ENDED = frozenset({PickupState.HANDED_OVER, PickupState.RELEASED, PickupState.CANCELLED})
 
 TEMPLATES = (
     FollowUpTemplate(
@@ -170,7 +168,7 @@ def o2o_check_followup(sdk: O2O, followup: FollowUp, contact: Contact) -> str | 
         pickup = sdk.pickups.get(str(followup.data.get("pickup_id", "")))
     except O2OError:
         return "pickup_gone"
-    if (waiting and pickup.state is not PickupState.READY) or (still_open and pickup.state in _ENDED):
+    if (waiting and pickup.state is not PickupState.READY) or (still_open and pickup.state.final):
         return f"pickup_{pickup.state.value}"
     return None
 

@@ -69,7 +69,7 @@ PASS_PATH = "pickup"
 S = PickupState
 #: States in which the pickup still waits for the customer.
 OPEN_STATES = frozenset({S.PLACED, S.ACCEPTED, S.READY, S.ARRIVED})
-FINAL_STATES = frozenset({S.HANDED_OVER, S.RELEASED, S.CANCELLED})
+FINAL_STATES = frozenset(state for state in S if state.final)
 
 #: Which states each step may start from.
 _FROM: dict[PickupState, frozenset[PickupState]] = {

@@ -24,7 +24,6 @@ from o2o_sdk import (
     Offer,
     OfferMirror,
     OrderEvent,
-    PickupState,
     PlatformCustomer,
     PlatformDiscount,
     Store,
@@ -48,7 +47,7 @@ from .orders import (
 from .webhooks import SIGNATURE_HEADER, parse_notification, verify_signature
 
 if TYPE_CHECKING:
-    from o2o_sdk import O2O, Pickup
+    from o2o_sdk import O2O, Pickup, PickupState
 
 __all__ = ["SquareAdapter"]
 
@@ -56,8 +55,6 @@ log = logging.getLogger("o2o_square")
 
 T = TypeVar("T")
 
-#: SDK pickup states that have ended (a cancellation from Square no longer changes them).
-_ENDED = frozenset({PickupState.HANDED_OVER, PickupState.RELEASED, PickupState.CANCELLED})
 #: Catalog ids per inventory request, orders per batch retrieve, locations per order search (Square's limits).
 _COUNT_IDS, _ORDER_IDS, _SEARCH_LOCATIONS = 500, 100, 10
 #: Orders per page of an order search.
@@ -405,7 +402,7 @@ class SquareAdapter(AdapterBase):
             pickup = sdk.pickups.for_order(self.name, order_id)
         except ConfigurationError:  # a storage without pickups
             return False
-        return pickup is not None and pickup.state not in _ENDED
+        return pickup is not None and not pickup.state.final
 
     # ------------------------------------------------------------------ pickups
     def pickup_changed(self, sdk: O2O, pickup: Pickup, previous: PickupState) -> None:
