@@ -98,11 +98,10 @@ class Transaction(Protocol):
         now: datetime,
         exclude_reservation: str | None = None,
         *,
-        base: OfferUsage | None = None,
         reservations: bool = True,
     ) -> OfferUsage:
-        """Caps taken: redeemed and spent (``base`` when already read under lock), active
-        holds (when ``reservations``), and the customer's share (when ``customer_id``)."""
+        """Caps taken: redeemed and spent, active holds (when ``reservations``), and the
+        customer's share (when ``customer_id``)."""
         ...
 
     def lock_voucher(self, voucher_id: str) -> Voucher | None: ...
@@ -153,8 +152,6 @@ class Transaction(Protocol):
 
     def void_redemption(self, redemption_id: str, at: datetime, reason: str) -> None: ...
 
-    def active_reservation(self, voucher_id: str, now: datetime) -> Reservation | None: ...
-
     def lock_reservation(self, reservation_id: str) -> Reservation | None: ...
 
     def insert_reservation(self, reservation: Reservation) -> None: ...
@@ -167,8 +164,6 @@ class Transaction(Protocol):
         ...
 
     def expired_reservations(self, now: datetime, limit: int) -> list[Reservation]: ...
-
-    def get_idempotent(self, key: str) -> tuple[str, str, str] | None: ...
 
     def put_idempotent(
         self, key: str, operation: str, request_hash: str, result: str, at: datetime

@@ -239,13 +239,11 @@ class SQLTransaction(_Rows):
         return None if row is None else OfferUsage(int(row[0]), int(row[1]))
 
     def usage(self, offer_id: str, customer_id: str | None, now: datetime,
-              exclude_reservation: str | None = None, *, base: OfferUsage | None = None,
-              reservations: bool = True) -> OfferUsage:  # fmt: skip
-        if base is None:
-            row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
-            if row is None:
-                raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
-            base = OfferUsage(int(row[0]), int(row[1]))
+              exclude_reservation: str | None = None, *, reservations: bool = True) -> OfferUsage:  # fmt: skip
+        row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+        if row is None:
+            raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
+        base = OfferUsage(int(row[0]), int(row[1]))
         t = self.dialect.ts_in(now)
         res = (0, 0)
         if reservations:
@@ -359,14 +357,6 @@ class SQLTransaction(_Rows):
             (self.dialect.ts_in(at), reason, redemption_id),
         )
 
-    def active_reservation(self, voucher_id: str, now: datetime) -> Reservation | None:
-        row = self._one(
-            f"SELECT {self.RESERVATION_COLS} FROM reservations"
-            " WHERE voucher_id = ? AND status = 'active' AND expires_at > ?",
-            (voucher_id, self.dialect.ts_in(now)),
-        )
-        return None if row is None else self._reservation(row)
-
     def lock_reservation(self, reservation_id: str) -> Reservation | None:
         row = self._one(
             f"SELECT {self.RESERVATION_COLS} FROM reservations WHERE id = ?" + self.for_update,
@@ -406,12 +396,6 @@ class SQLTransaction(_Rows):
             (self.dialect.ts_in(now), limit),
         )
         return [self._reservation(r) for r in rows]
-
-    def get_idempotent(self, key: str) -> tuple[str, str, str] | None:
-        row = self._one(
-            "SELECT operation, request_hash, result FROM idempotency_keys WHERE key = ?", (key,)
-        )
-        return None if row is None else (row[0], row[1], row[2])
 
     def put_idempotent(self, key: str, operation: str, request_hash: str, result: str, at: datetime) -> None:
         self._exec(
