@@ -78,6 +78,16 @@ def test_identical_coordinates_are_ordered_by_store_id(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_ties_spanning_several_index_batches_come_once_each_in_store_id_order(backend: str) -> None:
+    # More identical stores than the kd-tree's first batch (k + 2, then four times as many).
+    ids = [f"t{(i * 37) % 90:02d}" for i in range(90)]
+    index = build_index([store(i, 48.8566, 2.3522) for i in ids] + [store("far", 48.9, 2.4)], backend)
+    assert [sid for sid, _ in near(index, 48.86, 2.35, k=30)] == sorted(ids)[:30]
+    assert [sid for sid, _ in near(index, 48.8566, 2.3522, k=None, radius_m=0.0)] == sorted(ids)
+    assert [sid for sid, _ in near(index, 48.86, 2.35, k=95)] == [*sorted(ids), "far"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_radius_zero_returns_only_stores_exactly_at_the_point(backend: str) -> None:
     index = build_index([store("here", 40.0, -74.0), store("close", 40.00001, -74.0)], backend)
     assert near(index, 40.0, -74.0, k=None, radius_m=0.0) == [("here", 0.0)]

@@ -9,9 +9,11 @@ unit vector" — so the search on top of them is shared:
 * :class:`KDTreeIndex` (``o2o-sdk[fast]``): scipy's cKDTree over the same vectors.
 
 Both keep per-store columns as ``array('d')`` so the search reads plain floats: latitude and
-longitude, the unit vector (x, y, z, also the surface normal), the Earth-centred position in
-metres (ex, ey, ez) for :func:`~o2o_sdk.geo.short_geodesic`, and the reduced latitude for
-Vincenty.
+longitude and the reduced latitude (for Vincenty). Candidates come with their unit vector
+(x, y, z, also the surface normal), from which the search derives the Earth-centred position
+for :func:`~o2o_sdk.geo.short_geodesic`: reading one store's three coordinates together costs
+one memory access where separate columns cost one each (at a million stores nearly every
+candidate is a cache miss).
 """
 
 from __future__ import annotations
@@ -22,12 +24,16 @@ import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
-from ..geo import WGS84_A, WGS84_F, BBox, ecef, reduced_latitude
+from ..geo import WGS84_F, BBox, ecef, reduced_latitude
 from ..models import Store
 
-__all__ = ["GridIndex", "KDTreeIndex", "StoreIndex", "build_index", "fast_index_available"]
+__all__ = ["Candidate", "GridIndex", "KDTreeIndex", "StoreIndex", "build_index", "fast_index_available"]
+
+#: What an index yields per store: ``(chord, position, (x, y, z), store)``.
+Candidate = tuple[float, int, Sequence[float], Store]
 
 
 def fast_index_available() -> bool:
@@ -50,8 +56,6 @@ class StoreIndex:
         self.stores: list[Store] = list(stores)
         self.lat = array("d")
         self.lon = array("d")
-        self.x, self.y, self.z = array("d"), array("d"), array("d")
-        self.ex, self.ey, self.ez = array("d"), array("d"), array("d")
         self.sin_u = array("d")
         self.cos_u = array("d")
         self._lat_order: list[int] | None = None
@@ -60,13 +64,20 @@ class StoreIndex:
     def __len__(self) -> int:
         return len(self.stores)
 
-    def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf) -> Iterator[tuple[float, int]]:
-        """``(chord, position)`` in non-decreasing chord order, up to ``max_chord``."""
+    def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf, *,
+                first: int = 16) -> Iterator[Candidate]:  # fmt: skip
+        """``(chord, position, unit vector, store)`` in non-decreasing chord order, up to
+        ``max_chord``; ``first``: how many the caller expects to read (a hint)."""
+        raise NotImplementedError
+
+    def unit(self, i: int) -> Sequence[float]:
+        """Store ``i``'s unit vector ``(x, y, z)``."""
         raise NotImplementedError
 
     def chord(self, x: float, y: float, z: float, i: int) -> float:
         """The chord from the unit vector (x, y, z) to store ``i``."""
-        return math.sqrt((self.x[i] - x) ** 2 + (self.y[i] - y) ** 2 + (self.z[i] - z) ** 2)
+        ux, uy, uz = self.unit(i)
+        return math.sqrt((ux - x) ** 2 + (uy - y) ** 2 + (uz - z) ** 2)
 
     def in_bbox(self, box: BBox) -> list[int]:
         """Positions of the stores inside ``box``."""
@@ -91,24 +102,21 @@ class GridIndex(StoreIndex):
 
     def __init__(self, stores: Sequence[Store], *, per_cell: float = 4.0) -> None:
         super().__init__(stores)
+        self.x, self.y, self.z = array("d"), array("d"), array("d")
         n = len(self.stores)
         # About `per_cell` stores per occupied cell if they were spread evenly over the sphere.
         self.h = h = min(max(math.sqrt(4 * math.pi * per_cell / max(n, 1)), 1e-5), 0.5)
         self._off = off = int(1 / h) + 2
         self._m = m = 2 * off + 1
         xs, ys, zs = self.x, self.y, self.z
-        exs, eys, ezs = self.ex, self.ey, self.ez
         cells: dict[int, list[int]] = {}
         floor = math.floor
         for i, s in enumerate(self.stores):
-            ex, ey, ez, x, y, z = ecef(s.latitude, s.longitude)
+            _, _, _, x, y, z = ecef(s.latitude, s.longitude)
             su, cu = reduced_latitude(s.latitude)
             xs.append(x)
             ys.append(y)
             zs.append(z)
-            exs.append(ex)
-            eys.append(ey)
-            ezs.append(ez)
             self.lat.append(s.latitude)
             self.lon.append(s.longitude)
             self.sin_u.append(su)
@@ -122,8 +130,13 @@ class GridIndex(StoreIndex):
         self._cells = cells
         self._coords: list[tuple[int, int, int, int]] | None = None
 
-    def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf) -> Iterator[tuple[float, int]]:
+    def unit(self, i: int) -> tuple[float, float, float]:
+        return self.x[i], self.y[i], self.z[i]
+
+    def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf, *,
+                first: int = 16) -> Iterator[Candidate]:  # fmt: skip
         h, off, m, cells = self.h, self._off, self._m, self._cells
+        stores = self.stores
         xs, ys, zs = self.x, self.y, self.z
         cx, cy, cz = math.floor(x / h), math.floor(y / h), math.floor(z / h)
         lo_c, hi_c = -off, off  # valid cell indices
@@ -167,18 +180,18 @@ class GridIndex(StoreIndex):
             b2 = bound * bound
             while heap and heap[0][0] <= b2:
                 d2, i = pop(heap)
-                yield math.sqrt(d2), i
+                yield math.sqrt(d2), i, (xs[i], ys[i], zs[i]), stores[i]
             if b2 > max2:
                 return
             r += 1
         while heap:
             d2, i = pop(heap)
-            yield math.sqrt(d2), i
+            yield math.sqrt(d2), i, (xs[i], ys[i], zs[i]), stores[i]
 
     def _best_first(
         self, x: float, y: float, z: float, cx: int, cy: int, cz: int, r: int,
         heap: list[tuple[float, int]], max2: float,
-    ) -> Iterator[tuple[float, int]]:  # fmt: skip
+    ) -> Iterator[Candidate]:  # fmt: skip
         """Continue a shell search by visiting the occupied cells outside shell ``r - 1`` by distance."""
         h, off, m = self.h, self._off, self._m
         if self._coords is None:
@@ -202,18 +215,18 @@ class GridIndex(StoreIndex):
             if d2 <= max2:
                 order.append((d2, key))
         order.sort()
-        xs, ys, zs, cells = self.x, self.y, self.z, self._cells
+        xs, ys, zs, cells, stores = self.x, self.y, self.z, self._cells, self.stores
         for lb, key in order:
             while heap and heap[0][0] <= lb:
                 d2, i = heapq.heappop(heap)
-                yield math.sqrt(d2), i
+                yield math.sqrt(d2), i, (xs[i], ys[i], zs[i]), stores[i]
             for i in cells[key]:
                 d2 = (xs[i] - x) ** 2 + (ys[i] - y) ** 2 + (zs[i] - z) ** 2
                 if d2 <= max2:
                     heapq.heappush(heap, (d2, i))
         while heap:
             d2, i = heapq.heappop(heap)
-            yield math.sqrt(d2), i
+            yield math.sqrt(d2), i, (xs[i], ys[i], zs[i]), stores[i]
 
 
 class KDTreeIndex(StoreIndex):
@@ -236,8 +249,6 @@ class KDTreeIndex(StoreIndex):
         pts[:, 0] = cphi * np.cos(lam)
         pts[:, 1] = cphi * np.sin(lam)
         pts[:, 2] = sphi
-        e2 = WGS84_F * (2 - WGS84_F)
-        big_n = WGS84_A / np.sqrt(1 - e2 * sphi * sphi)  # prime vertical radius: see geo.ecef
         with np.errstate(over="ignore", invalid="ignore"):
             tan_u = (1 - WGS84_F) * np.tan(phi)
             cos_u = 1 / np.sqrt(1 + tan_u * tan_u)
@@ -247,42 +258,62 @@ class KDTreeIndex(StoreIndex):
         cos_u[poles] = 0.0
         self.lat.frombytes(lat.tobytes())
         self.lon.frombytes(lon.tobytes())
-        for column, values in ((self.x, pts[:, 0]), (self.y, pts[:, 1]), (self.z, pts[:, 2]),
-                               (self.ex, big_n * pts[:, 0]), (self.ey, big_n * pts[:, 1]),
-                               (self.ez, big_n * (1 - e2) * sphi)):  # fmt: skip
-            column.frombytes(np.ascontiguousarray(values).tobytes())
         self.sin_u.frombytes(sin_u.tobytes())
         self.cos_u.frombytes(cos_u.tobytes())
+        # The tree keeps `pts` as its data (no copy): a store's unit vector is one row of it, and
+        # the rows of a query's neighbours are still in the cache when the query returns.
+        self._points: Any = pts
         self._tree: Any = cKDTree(pts) if n else None
 
-    def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf) -> Iterator[tuple[float, int]]:
-        # Batches of 16, 64, 256 … nearest; each batch's new part is handed on as a zip, so the
-        # caller's loop runs without resuming a Python generator per store.
-        return itertools.chain.from_iterable(self._batches(x, y, z, max_chord))
+    def unit(self, i: int) -> list[float]:
+        row: list[float] = self._points[i].tolist()
+        return row
 
-    def _batches(self, x: float, y: float, z: float, max_chord: float) -> Iterator[Iterable[tuple[float, int]]]:
+    def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf, *,
+                first: int = 16) -> Iterator[Candidate]:  # fmt: skip
+        # Batches of `first`, then four times as many … nearest. Each batch is handed on as a zip,
+        # so the caller's loop runs without resuming a Python generator per store; the first is
+        # queried now, and the next ones only if the caller reads past it.
         n = len(self.stores)
         if not n:
-            return
-        k = min(16, n)
+            return iter(())
+        k = min(max(first, 1), n)
         upper = max_chord * (1 + 1e-12) + 1e-15 if math.isfinite(max_chord) else math.inf
-        seen: set[int] | None = None
-        while True:
-            d, idx = self._tree.query((x, y, z), k=k, distance_upper_bound=upper)
-            if k == 1:
-                d, idx = [float(d)], [int(idx)]
-            else:
-                d, idx = d.tolist(), idx.tolist()
-            # Sorted by distance; a missing neighbour (fewer than k within the bound) is inf.
-            m = bisect_right(d, max_chord)
-            if seen is None:
-                yield zip(d[:m], idx[:m], strict=True)
-            else:
-                yield [(dist, i) for dist, i in zip(d[:m], idx[:m], strict=True) if i not in seen]
-            if m < k or k >= n:
-                return
-            seen = set(idx)  # ties may come back in another order: skip by identity, not position
+        batch, positions = self._batch(x, y, z, k, upper, max_chord)
+        if len(positions) < k or k >= n:
+            return batch
+        return itertools.chain(batch, itertools.chain.from_iterable(self._more(x, y, z, k, upper, max_chord, positions)))
+
+    def _more(self, x: float, y: float, z: float, k: int, upper: float, max_chord: float,
+              seen: list[int]) -> Iterator[Iterable[Candidate]]:  # fmt: skip
+        n = len(self.stores)
+        while k < n:
             k = min(k * 4, n)
+            batch, positions = self._batch(x, y, z, k, upper, max_chord)
+            # Ties may come back in another order: skip by identity, not by position in the batch.
+            known = set(seen)
+            yield (c for c in batch if c[1] not in known)
+            if len(positions) < k:
+                return
+            seen = positions
+
+    def _batch(self, x: float, y: float, z: float, k: int, upper: float,
+               max_chord: float) -> tuple[Iterator[Candidate], list[int]]:  # fmt: skip
+        """The ``k`` nearest within ``max_chord``, nearest first, and their positions."""
+        d, idx = self._tree.query((x, y, z), k=[k] if k == 1 else k, distance_upper_bound=upper)
+        dist = d.tolist()
+        # Sorted by distance; a missing neighbour (fewer than k within the bound) is inf.
+        m = bisect_right(dist, max_chord)
+        if m < k:
+            if not m:
+                return iter(()), []
+            dist, idx = dist[:m], idx[:m]
+        positions: list[int] = idx.tolist()
+        rows = self._points[idx].tolist()
+        # The stores too are gathered in one C loop: with a million of them nearly each is a
+        # cache miss, and there the misses overlap instead of waiting one by one.
+        found = itemgetter(*positions)(self.stores) if m > 1 else (self.stores[positions[0]],)
+        return zip(dist, positions, rows, found, strict=True), positions
 
 
 def build_index(stores: Sequence[Store], backend: str = "auto") -> StoreIndex:

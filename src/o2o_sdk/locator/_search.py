@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from ..errors import InvalidInput, PluginError
 from ..geo import (
     R_MIN,
+    WGS84_A,
+    WGS84_F,
     check_coordinates,
     chord_for_angle,
     ecef,
@@ -31,7 +33,7 @@ from ._models import StoreMatch, StoreQuery
 
 if TYPE_CHECKING:
     from ..models import Store
-    from ._index import StoreIndex
+    from ._index import Candidate, StoreIndex
 
 __all__ = ["ExcludeFn", "InventoryFn", "RerankFn", "search", "validate_query"]
 
@@ -44,6 +46,8 @@ MAX_RESULTS = 10_000
 # Vincenty is used below 170 degrees of arc; beyond, Karney's algorithm (geographiclib).
 _NEAR_ANTIPODAL_CHORD = chord_for_angle(math.radians(170.0))
 _ONE_DAY = timedelta(days=1)
+_E2 = WGS84_F * (2 - WGS84_F)
+_A, _B, _sqrt = WGS84_A, 1 - _E2, math.sqrt
 # Wall-clock and real-time order agree within this of an instant when the offset is the same at both ends.
 _STEADY = timedelta(minutes=_SHIFT_MARGIN)
 
@@ -133,7 +137,6 @@ def search(
     at = query.open_at or now
     lat, lon = query.latitude, query.longitude
     qex, qey, qez, qx, qy, qz = ecef(lat, lon)
-    qsu, qcu = reduced_latitude(lat)
     k = query.k
     want = MAX_RESULTS if k is None else k
     if rerank is not None and k is not None:
@@ -148,92 +151,106 @@ def search(
     if skus and inventory is None:
         raise InvalidInput("Filtering by SKU needs an inventory plugin (o2o_check_inventory); none is installed.")
 
+    candidates: Iterator[Candidate]
     if query.bbox is not None:
         box = query.bbox
         ranked = sorted((index.chord(qx, qy, qz, i), i) for i in index.in_bbox(box))
-        candidates = iter([(c, i) for c, i in ranked if c <= max_chord])
+        candidates = iter([(c, i, index.unit(i), stores[i]) for c, i in ranked if c <= max_chord])
     else:
-        candidates = index.nearest(qx, qy, qz, max_chord)
+        candidates = index.nearest(qx, qy, qz, max_chord, first=want + 2 if k is not None else 16)
 
     ilat, ilon, isu, icu = index.lat, index.lon, index.sin_u, index.cos_u
-    ix, iy, iz, iex, iey, iez = index.x, index.y, index.z, index.ex, index.ey, index.ez
-    found: list[tuple[float, str, int]] = []  # (distance, id, position)
+    found: list[tuple[float, int, Store]] = []  # (distance, position, store)
     stock: dict[str, dict[str, int]] = {}
     cutoff = max_chord
     kth = math.inf
     batch = max(2 * want, 16) if k is not None else 256
+    qsu: float | None = None  # the query's reduced latitude, for long lines only
+    qcu = 0.0
 
-    def flush(pending: list[tuple[float, int]]) -> list[tuple[float, int]]:
+    def flush(pending: list[Candidate]) -> list[Candidate]:
         """The pending candidates that the plugin filters and the inventory hook keep (one call each)."""
         survivors = list(pending)
         pending.clear()
-        batch_stores = [stores[i] for _, i in survivors]
+        batch_stores = [c[3] for c in survivors]
         if exclude is not None and batch_stores:
             dropped = exclude(query, batch_stores)
             if dropped:
-                survivors = [(c, i) for c, i in survivors if stores[i].id not in dropped]
-                batch_stores = [stores[i] for _, i in survivors]
+                survivors = [c for c in survivors if c[3].id not in dropped]
+                batch_stores = [c[3] for c in survivors]
         if skus and inventory is not None and batch_stores:
             levels = inventory(batch_stores, skus)
             kept = []
-            for c, i in survivors:
-                have = levels.get(stores[i].id, {})
+            for c in survivors:
+                sid = c[3].id
+                have = levels.get(sid, {})
                 if all(have.get(sku, 0) >= query.min_quantity for sku in skus):
-                    stock[stores[i].id] = {sku: have.get(sku, 0) for sku in skus}
-                    kept.append((c, i))
+                    stock[sid] = {sku: have.get(sku, 0) for sku in skus}
+                    kept.append(c)
             survivors = kept
         return survivors
 
-    def filtered() -> Iterator[tuple[float, int]]:
+    def filtered() -> Iterator[Candidate]:
         """Candidates (in chord order) that pass the cheap filters, then the batched ones."""
-        pending: list[tuple[float, int]] = []
-        for chord, i in candidates:
-            if chord > cutoff:
+        pending: list[Candidate] = []
+        for c in candidates:
+            if c[0] > cutoff:
                 break
-            store = stores[i]
+            store = c[3]
             if services and not all(s in store.services for s in services):
                 continue
             if hours_ok is not None and not hours_ok(store):
                 continue
             if not batched:
-                yield chord, i
+                yield c
                 continue
-            pending.append((chord, i))
+            pending.append(c)
             if len(pending) >= batch:
                 yield from flush(pending)
         if pending:
             yield from flush(pending)
 
     # Without filters the index's own iterator is read directly: no Python frame per candidate.
-    for chord, i in filtered() if services or hours_ok is not None or batched else candidates:
+    for chord, i, (x, y, z), store in filtered() if services or hours_ok is not None or batched else candidates:
         if chord > cutoff:
             break
-        s = short_geodesic(qex, qey, qez, qx, qy, qz, iex[i], iey[i], iez[i], ix[i], iy[i], iz[i])
-        if s is None:
+        n = _A / _sqrt(1 - _E2 * z * z)  # the store's Earth-centred position, as geo.ecef gives it
+        s = short_geodesic(qex, qey, qez, qx, qy, qz, n * x, n * y, n * _B * z, x, y, z)
+        if s is None:  # a long line (over 200 km of chord): iterate on the reduced latitudes
+            if qsu is None:
+                qsu, qcu = reduced_latitude(lat)
             if chord < _NEAR_ANTIPODAL_CHORD:
                 s = vincenty(qsu, qcu, lon, isu[i], icu[i], ilon[i])
             if s is None:
                 s = geodesic_distance_reduced(lat, lon, qsu, qcu, ilat[i], ilon[i], isu[i], icu[i], math.pi)
         if radius is not None and s > radius:
             continue
-        found.append((s, stores[i].id, i))
-        if len(found) >= want and (len(found) == want or s < kth):
-            kth = sorted(found)[want - 1][0]
+        found.append((s, i, store))
+        if len(found) >= want:
+            if len(found) == want:
+                kth = max(found)[0]
+            elif s < kth:
+                kth = sorted(found)[want - 1][0]
+            else:
+                continue
             cutoff = min(max_chord, chord_for_angle(kth / R_MIN) * (1 + 1e-9) + 1e-12)
 
-    found.sort()
+    found.sort()  # by distance, then position (never by store: positions differ)
+    top = found[: want + 1]
+    if len({f[0] for f in top}) < len(top):  # equal distances: by store id, as documented
+        found.sort(key=lambda f: (f[0], f[2].id))
     top = found[:want]
     if services or stock:
         matches = [
             StoreMatch(
-                stores[i], dist, at,
-                services=tuple(s for s in services if s in stores[i].services),
-                stock=stock.get(sid, {}),
+                store, dist, at,
+                services=tuple(s for s in services if s in store.services),
+                stock=stock.get(store.id, {}),
             )
-            for dist, sid, i in top
+            for dist, _, store in top
         ]  # fmt: skip
     else:
-        matches = [StoreMatch(stores[i], dist, at) for dist, _, i in top]
+        matches = [StoreMatch(store, dist, at) for dist, _, store in top]
     if rerank is not None and matches:
         reordered = rerank(query, matches)
         if reordered is not None:
