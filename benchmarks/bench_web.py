@@ -11,12 +11,13 @@ answer must be 201, and the offer's redemption counter must equal the number sen
 
 Baseline in the same run: ``GET /healthz`` through the same server and client — what the
 HTTP stack alone costs per request. Besides rates and latencies, each row gives the server
-process's CPU per request (all its threads, from /proc) and, on PostgreSQL, that of the
+process's CPU per request (all its threads, from /proc), the load generator's, and, on PostgreSQL, that of the
 backends serving it: per-request costs, which a busy machine disturbs less than rates.
 
     .venv/bin/python benchmarks/bench_web.py                  # about a minute
     .venv/bin/python benchmarks/bench_web.py --n 2000 --backend sqlite
     .venv/bin/python benchmarks/bench_web.py --threads default,0  # a server per sdk_threads setting
+    .venv/bin/python benchmarks/bench_web.py --threads default,3/1  # 3 threads, one call per hand-off
     .venv/bin/python benchmarks/bench_web.py --workers 2      # extra information: the target is one worker
 """
 
@@ -56,6 +57,7 @@ class Result:
     errors: int
     server_cpu: float = 0.0  # CPU seconds of the server process (all its threads) during the phase
     db_cpu: float | None = None  # CPU seconds of the server's PostgreSQL backends during the phase
+    client_cpu: float = 0.0  # CPU seconds of the load generator (this process) during the phase
 
     @property
     def rps(self) -> float:
@@ -65,6 +67,11 @@ class Result:
     def cpu_us(self) -> float:
         """Server CPU per request: what the request path costs, less sensitive to a busy machine."""
         return self.server_cpu / self.requests * 1e6 if self.requests else 0.0
+
+    @property
+    def client_us(self) -> float:
+        """The load generator's CPU per request: what it takes from the shared cores."""
+        return self.client_cpu / self.requests * 1e6 if self.requests else 0.0
 
     @property
     def db_us(self) -> str:
@@ -85,19 +92,20 @@ def _sdk(url: str) -> Any:
                       base_url="https://shop.example", auto_migrate=True))  # fmt: skip
 
 
-def _app(sdk: Any, threads: int | None) -> Any:
+def _app(sdk: Any, threads: int | None, batch: int | None) -> Any:
     from o2o_sdk.web import RateLimit, create_app
 
-    return create_app(sdk, validate_limit=RateLimit(10**9, 10**9), sdk_threads=threads)
+    extra = {} if batch is None else {"sdk_batch": batch}
+    return create_app(sdk, validate_limit=RateLimit(10**9, 10**9), sdk_threads=threads, **extra)
 
 
 def worker_app() -> Any:
     """The app of one worker process when ``--workers`` > 1 (uvicorn imports this factory)."""
-    threads = os.environ["O2O_BENCH_THREADS"]
-    return _app(_sdk(os.environ["O2O_BENCH_URL"]), int(threads) if threads else None)
+    threads, batch = os.environ["O2O_BENCH_THREADS"], os.environ["O2O_BENCH_BATCH"]
+    return _app(_sdk(os.environ["O2O_BENCH_URL"]), int(threads) if threads else None, int(batch) if batch else None)
 
 
-def _serve(url: str, port: int, count: int, threads: int | None, workers: int, out: Any) -> None:
+def _serve(url: str, port: int, count: int, threads: int | None, batch: int | None, workers: int, out: Any) -> None:
     import uvicorn
 
     from o2o_sdk import Discount, Store
@@ -114,9 +122,10 @@ def _serve(url: str, port: int, count: int, threads: int | None, workers: int, o
                                "log_level": "warning", "lifespan": "off"}  # fmt: skip
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the SIGINT that stopped it
         if workers == 1:
-            uvicorn.Server(uvicorn.Config(_app(sdk, threads), workers=1, **options)).run()
+            uvicorn.Server(uvicorn.Config(_app(sdk, threads, batch), workers=1, **options)).run()
         else:  # extra information only: the target is one worker
-            os.environ.update(O2O_BENCH_URL=url, O2O_BENCH_THREADS="" if threads is None else str(threads))
+            os.environ.update(O2O_BENCH_URL=url, O2O_BENCH_THREADS="" if threads is None else str(threads),
+                              O2O_BENCH_BATCH="" if batch is None else str(batch))  # fmt: skip
             sys.stdin = None  # type: ignore[assignment]  # uvicorn hands stdin to its workers; this process has none
             uvicorn.run("bench_web:worker_app", factory=True, workers=workers, app_dir=str(Path(__file__).parent), **options)
     out.send({"redeemed": sdk.offers.usage(offer.id).redeemed})
@@ -203,14 +212,15 @@ def _redeem_request(port: int, key: str, token: str) -> bytes:
     ).encode() + body
 
 
-def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, threads: int | None,
+def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, setting: tuple[int | None, int | None],
                  workers: int) -> tuple[Result, Result]:  # fmt: skip
+    threads, batch = setting
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(url, port, n + WARMUP, threads, workers, child))
+    server = ctx.Process(target=_serve, args=(url, port, n + WARMUP, threads, batch, workers, child))
     server.start()
     seed = parent.recv()
     _wait_port(port)
@@ -222,18 +232,22 @@ def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, 
     health = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     asyncio.run(_load(port, [health] * 500, clients, time_limit))  # warm the stack
     many = workers > 1
-    cpu = _cpu_seconds(server.pid, many)
+    cpu, own = _cpu_seconds(server.pid, many), time.process_time()
     secs, lat, err, _ = asyncio.run(_load(port, [health] * n, clients, time_limit))
-    baseline = Result(f"{label}: GET /healthz (baseline)", len(lat), secs, lat, err, _cpu_seconds(server.pid, many) - cpu)
+    baseline = Result(f"{label}: GET /healthz (baseline)", len(lat), secs, lat, err, _cpu_seconds(server.pid, many) - cpu,
+                      client_cpu=time.process_time() - own)  # fmt: skip
     warm = [_redeem_request(port, key, t) for t in tokens[:WARMUP]]
     asyncio.run(_load(port, warm, clients, time_limit))
     work = [_redeem_request(port, key, t) for t in tokens[WARMUP:]]
     pids = _backend_pids(url)  # the pool has grown during the warm-up
-    cpu, db = _cpu_seconds(server.pid, many), sum(map(_cpu_seconds, pids))
+    cpu, db, own = _cpu_seconds(server.pid, many), sum(map(_cpu_seconds, pids)), time.process_time()
     secs, lat, err, _ = asyncio.run(_load(port, work, clients, time_limit))
-    setting = f"sdk_threads={threads}" if threads is not None else "default sdk_threads"
-    redeem = Result(f"{label}: POST /api/pos/v1/redeem ({setting}{f', {workers} workers' if many else ''})", len(lat),
-                    secs, lat, err, _cpu_seconds(server.pid, many) - cpu, sum(map(_cpu_seconds, pids)) - db if pids else None)  # fmt: skip
+    named = f"sdk_threads={threads}" if threads is not None else "default sdk_threads"
+    if batch is not None:
+        named += f", sdk_batch={batch}"
+    redeem = Result(f"{label}: POST /api/pos/v1/redeem ({named}{f', {workers} workers' if many else ''})", len(lat),
+                    secs, lat, err, _cpu_seconds(server.pid, many) - cpu, sum(map(_cpu_seconds, pids)) - db if pids else None,
+                    time.process_time() - own)  # fmt: skip
     os.kill(server.pid, 2)  # SIGINT: uvicorn shuts down and the process reports the counter
     final = parent.recv() if parent.poll(30) else {}
     server.join(30)
@@ -268,6 +282,12 @@ def _pg_schema(base: str) -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
+def _setting(text: str) -> tuple[int | None, int | None]:
+    """``default``, ``N`` (sdk_threads) or ``N/B`` (sdk_threads and sdk_batch)."""
+    threads, _, batch = text.strip().partition("/")
+    return (None if threads == "default" else int(threads)), (int(batch) if batch else None)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=6000, help="redemptions per backend (default 6000)")
@@ -275,10 +295,10 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per phase at most")
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
     parser.add_argument("--threads", default=os.environ.get("BENCH_THREADS", "default"),
-                        help="create_app's sdk_threads, comma-separated for one server each: e.g. default,0 (default: the app's default)")  # fmt: skip
+                        help="create_app's sdk_threads[/sdk_batch], comma-separated for one server each: e.g. default,0,3/1 (default: the app's defaults)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (the target is 1; more is extra information)")
     args = parser.parse_args()
-    settings = [None if t.strip() == "default" else int(t) for t in args.threads.split(",")]
+    settings = [_setting(t) for t in args.threads.split(",")]
     import httptools  # noqa: F401 - fail early with a clear message if the fast parser is missing
     import uvicorn
 
@@ -286,20 +306,21 @@ def main() -> int:
           f" {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}; {args.clients} clients, {args.n} redemptions")  # fmt: skip
     rows: list[Result] = []
     if args.backend in ("all", "sqlite"):
-        for threads in settings:
+        for setting in settings:
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-                rows += _run_backend("SQLite", url, args.n, args.clients, args.time_limit, threads, args.workers)
+                rows += _run_backend("SQLite", url, args.n, args.clients, args.time_limit, setting, args.workers)
     pg = next((os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
     if args.backend in ("all", "postgresql"):
         if pg is None:
             print("# PostgreSQL skipped: set O2O_BENCH_POSTGRES_URL", file=sys.stderr)
         else:
-            for threads in settings:
+            for setting in settings:
                 with _pg_schema(pg) as url:
-                    rows += _run_backend("PostgreSQL", url, args.n, args.clients, args.time_limit, threads, args.workers)
-    print("| backend: request | requests | req/s | p50 (ms) | p99 (ms) | server CPU µs/request | PostgreSQL CPU µs/request | target |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+                    rows += _run_backend("PostgreSQL", url, args.n, args.clients, args.time_limit, setting, args.workers)
+    print("| backend: request | requests | req/s | p50 (ms) | p99 (ms) | server CPU µs/request | PostgreSQL CPU µs/request "
+          "| load generator CPU µs/request | target |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     ok = True
     for r in rows:
         target = ""
@@ -307,7 +328,8 @@ def main() -> int:
             met = r.rps >= TARGET_RPS and r.pct(0.99) <= TARGET_P99_MS
             ok &= met
             target = "met" if met else "**not met**"
-        print(f"| {r.label} | {r.requests} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {r.cpu_us:,.0f} | {r.db_us} | {target} |")
+        print(f"| {r.label} | {r.requests} | {r.rps:,.0f} | {r.pct(0.50):.1f} | {r.pct(0.99):.1f} | {r.cpu_us:,.0f} | {r.db_us} "
+              f"| {r.client_us:,.0f} | {target} |")  # fmt: skip
     for r in rows:
         if "redeem" in r.label:
             print(f"# {r.label}: mean latency {statistics.mean(r.latencies) * 1000:.1f} ms ")

@@ -12,11 +12,8 @@ import secrets
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-import anyio
-import anyio.to_thread
 from itsdangerous import BadSignature, TimestampSigner
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -44,6 +41,7 @@ from ..models import ApiKey, Basket, BasketItem, Offer, Pickup, PickupState, Sto
 from ..money import Money, parse_money
 from . import _pages as pages
 from ._openapi import openapi_document
+from ._threads import SdkRunner
 from .keys import ALL_STORES, ApiKeys
 from .limits import RateLimit, RateLimiter, TokenBucketLimiter
 from .logs import mask_secrets
@@ -159,7 +157,7 @@ class _Web:
     def __init__(self, sdk: O2O, *, shop_name: str, secret_key: bytes, theme: Mapping[str, str],
                  stylesheet: str | None, limiter: RateLimiter, validate_limit: RateLimit,
                  ip_limit: RateLimit, near_limit: RateLimit, customer_resolver: CustomerResolver | None,
-                 login_url: str | None, sdk_threads: int, cors_origins: Sequence[str]) -> None:  # fmt: skip
+                 login_url: str | None, sdk_threads: int, sdk_batch: int, cors_origins: Sequence[str]) -> None:  # fmt: skip
         self.sdk = sdk
         self.shop_name = shop_name
         self.secret = secret_key
@@ -172,18 +170,13 @@ class _Web:
         self.near_limit = near_limit
         self.customer_resolver = customer_resolver
         self.login_url = login_url
-        self.inline = sdk_threads == 0
-        self.threads = anyio.CapacityLimiter(max(1, sdk_threads))
+        self.runner = SdkRunner(sdk_threads, sdk_batch)
+        self.run = self.runner.run
+        self.run_batched = self.runner.run_batched
         self.cors_origins = tuple(cors_origins)
         self.staff_signer = TimestampSigner(secret_key, salt="o2o-staff-session")
 
     # ------------------------------------------------------------------ plumbing
-    async def run(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a blocking SDK call in the app's worker threads."""
-        if self.inline:
-            return func(*args, **kwargs)
-        return await anyio.to_thread.run_sync(partial(func, *args, **kwargs), limiter=self.threads)
-
     def page(self, request: Request) -> pages.Page:
         return pages.Page(request.scope.get("root_path", "").rstrip("/"), request.scope.get("o2o.nonce", ""),
                           self.shop_name, self.theme, self.stylesheet)  # fmt: skip
@@ -281,7 +274,7 @@ class _Web:
         store_id = self.store_for(key, _string(body, "store_id", max_len=200))
         ip = self.client_ip(request)
         self.limit_guessing(key, ip, take=True)
-        result = await self.run(self.sdk.offers.validate, token, store_id, customer_id=_string(body, "customer_id", max_len=200),
+        result = await self.run_batched(self.sdk.offers.validate, token, store_id, customer_id=_string(body, "customer_id", max_len=200),
                                 basket=_basket(body.get("basket")))  # fmt: skip
         return JSONResponse(self.sdk.converter.unstructure(result))
 
@@ -296,7 +289,7 @@ class _Web:
         ip = self.client_ip(request)
         self.limit_guessing(key, ip, take=False)
         try:
-            res = await self.run(self.sdk.offers.reserve, token, store_id, customer_id=_string(body, "customer_id", max_len=200),
+            res = await self.run_batched(self.sdk.offers.reserve, token, store_id, customer_id=_string(body, "customer_id", max_len=200),
                                  basket=_basket(body.get("basket")), ttl=timedelta(seconds=ttl or 900),
                                  idempotency_key=idem)  # fmt: skip
         except RedemptionRefused as exc:
@@ -310,10 +303,10 @@ class _Web:
         _only(body, {"reason"})
         reason = _string(body, "reason", max_len=500) or "released"
         res_id = request.path_params["reservation_id"]
-        current = await self.run(self.sdk.storage.get_reservation, res_id) if len(res_id) <= 100 else None
+        current = await self.run_batched(self.sdk.storage.get_reservation, res_id) if len(res_id) <= 100 else None
         if current is None or not key.allows(current.store_id):
             raise ApiError(404, "not_found", "Unknown reservation.")
-        res = await self.run(self.sdk.offers.release, res_id, reason)
+        res = await self.run_batched(self.sdk.offers.release, res_id, reason)
         return JSONResponse(self.sdk.converter.unstructure(res))
 
     async def pos_redeem(self, request: Request) -> Response:
@@ -326,7 +319,7 @@ class _Web:
         ip = self.client_ip(request)
         self.limit_guessing(key, ip, take=False)
         try:
-            red = await self.run(self.sdk.offers.redeem, token, store_id, customer_id=_string(body, "customer_id", max_len=200),
+            red = await self.run_batched(self.sdk.offers.redeem, token, store_id, customer_id=_string(body, "customer_id", max_len=200),
                                  basket=_basket(body.get("basket")), idempotency_key=idem,
                                  reservation_id=_string(body, "reservation_id", max_len=100))  # fmt: skip
         except RedemptionRefused as exc:
@@ -344,10 +337,10 @@ class _Web:
         if not reason.strip():
             raise ApiError(422, "invalid_input", "Say why the redemption is voided.")
         red_id = request.path_params["redemption_id"]
-        current = await self.run(self.sdk.storage.get_redemption, red_id) if len(red_id) <= 100 else None
+        current = await self.run_batched(self.sdk.storage.get_redemption, red_id) if len(red_id) <= 100 else None
         if current is None or not key.allows(current.store_id):
             raise ApiError(404, "not_found", "Unknown redemption.")
-        red = await self.run(self.sdk.offers.void, red_id, reason)
+        red = await self.run_batched(self.sdk.offers.void, red_id, reason)
         data = self.sdk.converter.unstructure(red)
         data["idempotency_key"] = None
         return JSONResponse(data)
@@ -957,6 +950,7 @@ def create_app(
     frame_ancestors: Sequence[str] = ("'self'",),
     cors_origins: Sequence[str] = ("*",),
     sdk_threads: int | None = None,
+    sdk_batch: int = 16,
     debug: bool = False,
 ) -> Starlette:
     """The o2o web app for ``sdk``: an ASGI app to mount under any prefix (see docs/web.md).
@@ -981,6 +975,9 @@ def create_app(
         SQLite (one writer, calls of a few hundred µs: a thread hop costs more than it gains),
         4 otherwise (enough to overlap database round trips; more threads only contend for the
         GIL). See docs/web.md, "Threads and performance".
+    :param sdk_batch: with worker threads, POS API calls that arrive while every thread is busy
+        go to the next free one together, up to this many per hand-off (they run one after
+        another there); 1 hands each call over on its own.
     """
     for k, v in (theme or {}).items():
         if not all(c.isalnum() or c == "-" for c in k) or any(c in v for c in ";{}<>\\\"'"):
@@ -993,11 +990,13 @@ def create_app(
         raise InvalidInput("The web secret key needs at least 16 bytes.")
     # Measured on 2 cores (docs/benchmarks.md, Web): on SQLite, calls on the event loop serve
     # twice the requests of one SDK thread; on PostgreSQL 2 to 8 threads do best.
-    threads = sdk_threads if sdk_threads is not None else (0 if sdk.storage.dialect_name == "sqlite" else 4)
+    threads = sdk_threads if sdk_threads is not None else (0 if sdk.storage.dialect_name == "sqlite" else 3)
+    if threads < 0 or sdk_batch < 1:
+        raise InvalidInput("sdk_threads must be 0 or more, and sdk_batch 1 or more.")
     web = _Web(sdk, shop_name=shop_name, secret_key=secret, theme=theme or {}, stylesheet=stylesheet,
                limiter=limiter or TokenBucketLimiter(), validate_limit=validate_limit, ip_limit=ip_limit,
                near_limit=near_limit, customer_resolver=customer_resolver, login_url=login_url,
-               sdk_threads=threads, cors_origins=cors_origins)  # fmt: skip
+               sdk_threads=threads, sdk_batch=sdk_batch, cors_origins=cors_origins)  # fmt: skip
     async def api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
         if _is_api(request):
