@@ -973,7 +973,7 @@ def create_app(
     :param cors_origins: origins that may call the store-locator API from a browser (``"*"``).
     :param sdk_threads: worker threads for SDK calls; 0 runs them on the event loop. Default: 0 on
         SQLite (one writer, calls of a few hundred µs: a thread hop costs more than it gains),
-        4 otherwise (enough to overlap database round trips; more threads only contend for the
+        3 otherwise (enough to overlap database round trips; more threads only contend for the
         GIL). See docs/web.md, "Threads and performance".
     :param sdk_batch: with worker threads, POS API calls that arrive while every thread is busy
         go to the next free one together, up to this many per hand-off (they run one after
@@ -989,7 +989,8 @@ def create_app(
     if len(secret) < 16:
         raise InvalidInput("The web secret key needs at least 16 bytes.")
     # Measured on 2 cores (docs/benchmarks.md, Web): on SQLite, calls on the event loop serve
-    # twice the requests of one SDK thread; on PostgreSQL 2 to 8 threads do best.
+    # twice the requests of one SDK thread; on PostgreSQL 2 to 4 threads with batched POS calls do
+    # about equally well.
     threads = sdk_threads if sdk_threads is not None else (0 if sdk.storage.dialect_name == "sqlite" else 3)
     if threads < 0 or sdk_batch < 1:
         raise InvalidInput("sdk_threads must be 0 or more, and sdk_batch 1 or more.")
