@@ -86,3 +86,15 @@ def test_o2o_serve_is_registered(capsys: pytest.CaptureFixture[str], tmp_path: P
     with pytest.raises(SystemExit):
         main(["serve", "--help"])
     assert "--port" in capsys.readouterr().out
+
+
+def test_o2o_serve_freezes_start_up_objects_while_it_serves(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import gc
+
+    import uvicorn
+
+    seen: list[int] = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, *a, **k: seen.append(gc.get_freeze_count()))
+    assert main(["--database", f"sqlite:///{tmp_path / 'shop.db'}", "serve", "--port", "0"]) == 0
+    assert seen and seen[0] > 1000  # the modules, the app and the SDK were frozen before serving
+    assert gc.get_freeze_count() == 0  # and thawed when the server stopped
