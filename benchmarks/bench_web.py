@@ -18,6 +18,7 @@ backends serving it: per-request costs, which a busy machine disturbs less than 
     .venv/bin/python benchmarks/bench_web.py --n 2000 --backend sqlite
     .venv/bin/python benchmarks/bench_web.py --threads default,0  # a server per sdk_threads setting
     .venv/bin/python benchmarks/bench_web.py --threads default,3/1  # 3 threads, one call per hand-off
+    .venv/bin/python benchmarks/bench_web.py --gc-freeze      # the server frozen after start-up, as `o2o serve`
     .venv/bin/python benchmarks/bench_web.py --workers 2      # extra information: the target is one worker
 """
 
@@ -105,7 +106,8 @@ def worker_app() -> Any:
     return _app(_sdk(os.environ["O2O_BENCH_URL"]), int(threads) if threads else None, int(batch) if batch else None)
 
 
-def _serve(url: str, port: int, count: int, threads: int | None, batch: int | None, workers: int, out: Any) -> None:
+def _serve(url: str, port: int, count: int, threads: int | None, batch: int | None, workers: int, freeze: bool,
+           out: Any) -> None:  # fmt: skip
     import uvicorn
 
     from o2o_sdk import Discount, Store
@@ -117,6 +119,11 @@ def _serve(url: str, port: int, count: int, threads: int | None, batch: int | No
     tokens = [v.token for v in sdk.offers.issue_many(offer, count)]
     _, key = ApiKeys(sdk).create("bench-store")
     out.send({"key": key, "tokens": tokens, "offer": offer.id})
+    if freeze:  # as `o2o serve` does once start-up is done
+        import gc
+
+        gc.collect()
+        gc.freeze()
     options: dict[str, Any] = {"host": "127.0.0.1", "port": port, "loop": "uvloop" if _has("uvloop") else "asyncio",
                                "http": "httptools" if _has("httptools") else "h11", "access_log": False,
                                "log_level": "warning", "lifespan": "off"}  # fmt: skip
@@ -213,14 +220,14 @@ def _redeem_request(port: int, key: str, token: str) -> bytes:
 
 
 def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, setting: tuple[int | None, int | None],
-                 workers: int) -> tuple[Result, Result]:  # fmt: skip
+                 workers: int, freeze: bool = False) -> tuple[Result, Result]:  # fmt: skip
     threads, batch = setting
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    server = ctx.Process(target=_serve, args=(url, port, n + WARMUP, threads, batch, workers, child))
+    server = ctx.Process(target=_serve, args=(url, port, n + WARMUP, threads, batch, workers, freeze, child))
     server.start()
     seed = parent.recv()
     _wait_port(port)
@@ -245,6 +252,8 @@ def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, 
     named = f"sdk_threads={threads}" if threads is not None else "default sdk_threads"
     if batch is not None:
         named += f", sdk_batch={batch}"
+    if freeze:
+        named += ", gc.freeze()"
     redeem = Result(f"{label}: POST /api/pos/v1/redeem ({named}{f', {workers} workers' if many else ''})", len(lat),
                     secs, lat, err, _cpu_seconds(server.pid, many) - cpu, sum(map(_cpu_seconds, pids)) - db if pids else None,
                     time.process_time() - own)  # fmt: skip
@@ -296,6 +305,7 @@ def main() -> int:
     parser.add_argument("--backend", choices=["all", "sqlite", "postgresql"], default="all")
     parser.add_argument("--threads", default=os.environ.get("BENCH_THREADS", "default"),
                         help="create_app's sdk_threads[/sdk_batch], comma-separated for one server each: e.g. default,0,3/1 (default: the app's defaults)")  # fmt: skip
+    parser.add_argument("--gc-freeze", action="store_true", help="freeze the server's start-up objects, as `o2o serve` does")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (the target is 1; more is extra information)")
     args = parser.parse_args()
     settings = [_setting(t) for t in args.threads.split(",")]
@@ -309,7 +319,7 @@ def main() -> int:
         for setting in settings:
             with tempfile.TemporaryDirectory() as tmp:
                 url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-                rows += _run_backend("SQLite", url, args.n, args.clients, args.time_limit, setting, args.workers)
+                rows += _run_backend("SQLite", url, args.n, args.clients, args.time_limit, setting, args.workers, args.gc_freeze)
     pg = next((os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
     if args.backend in ("all", "postgresql"):
         if pg is None:
@@ -317,7 +327,7 @@ def main() -> int:
         else:
             for setting in settings:
                 with _pg_schema(pg) as url:
-                    rows += _run_backend("PostgreSQL", url, args.n, args.clients, args.time_limit, setting, args.workers)
+                    rows += _run_backend("PostgreSQL", url, args.n, args.clients, args.time_limit, setting, args.workers, args.gc_freeze)
     print("| backend: request | requests | req/s | p50 (ms) | p99 (ms) | server CPU µs/request | PostgreSQL CPU µs/request "
           "| load generator CPU µs/request | target |")  # fmt: skip
     print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
