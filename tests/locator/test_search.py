@@ -196,6 +196,19 @@ def test_bounding_box_across_the_antimeridian(backend: str) -> None:
     assert [sid for sid, _ in near(index, -17, 170, k=1, bbox=box)] == ["w"]
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bounding_box_of_many_stores_matches_brute_force(backend: str) -> None:
+    rnd = random.Random(11)
+    stores = [store(f"b{i:04d}", 48 + rnd.uniform(-1, 1), 2 + rnd.uniform(-1.5, 1.5)) for i in range(600)]
+    stores += [store("twin-b", 48.2, 2.2), store("twin-a", 48.2, 2.2)]  # an exact tie: by id
+    index = build_index(stores, backend)
+    box = BBox(47.6, 1.2, 48.5, 2.8)
+    inside = [s for s in stores if 47.6 <= s.latitude <= 48.5 and 1.2 <= s.longitude <= 2.8]
+    assert 150 < len(inside) < 600
+    assert_same(near(index, 48.1, 2.0, k=None, bbox=box), brute(inside, 48.1, 2.0, None))
+    assert_same(near(index, 48.1, 2.0, k=7, bbox=box, radius_m=20_000), brute(inside, 48.1, 2.0, 7, 20_000))
+
+
 def test_grid_falls_back_to_best_first_for_far_queries_on_clustered_data() -> None:
     rnd = random.Random(3)
     stores = [store(f"c{i}", 48.1 + rnd.gauss(0, 0.05), 11.5 + rnd.gauss(0, 0.05)) for i in range(3000)]

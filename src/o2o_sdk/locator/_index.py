@@ -79,6 +79,18 @@ class StoreIndex:
         ux, uy, uz = self.unit(i)
         return math.sqrt((ux - x) ** 2 + (uy - y) ** 2 + (uz - z) ** 2)
 
+    def ranked(self, x: float, y: float, z: float, positions: Sequence[int], max_chord: float) -> list[Candidate]:
+        """The stores at ``positions`` within ``max_chord`` of (x, y, z), nearest first (a
+        bounding-box search)."""
+        out = []
+        for i in positions:
+            unit = self.unit(i)
+            chord = math.sqrt((unit[0] - x) ** 2 + (unit[1] - y) ** 2 + (unit[2] - z) ** 2)
+            if chord <= max_chord:
+                out.append((chord, i, unit, self.stores[i]))
+        out.sort(key=lambda c: (c[0], c[1]))
+        return out
+
     def in_bbox(self, box: BBox) -> list[int]:
         """Positions of the stores inside ``box``."""
         if self._lat_order is None:
@@ -268,6 +280,21 @@ class KDTreeIndex(StoreIndex):
     def unit(self, i: int) -> list[float]:
         row: list[float] = self._points[i].tolist()
         return row
+
+    def ranked(self, x: float, y: float, z: float, positions: Sequence[int], max_chord: float) -> list[Candidate]:
+        # One numpy pass instead of a row conversion per store: a box may hold thousands.
+        import numpy as np
+
+        if not positions:
+            return []
+        idx = np.asarray(positions, dtype=np.intp)
+        rows = self._points[idx]
+        chords = np.sqrt(((rows - (x, y, z)) ** 2).sum(axis=1))
+        keep = np.flatnonzero(chords <= max_chord)
+        order = keep[np.lexsort((idx[keep], chords[keep]))]
+        stores = self.stores
+        return [(c, i, row, stores[i]) for c, i, row in
+                zip(chords[order].tolist(), idx[order].tolist(), rows[order].tolist(), strict=True)]  # fmt: skip
 
     def nearest(self, x: float, y: float, z: float, max_chord: float = math.inf, *,
                 first: int = 16) -> Iterator[Candidate]:  # fmt: skip

@@ -143,7 +143,6 @@ def search(
         want = max(want, rerank_window or 2 * k)
     radius = query.radius_m
     max_chord = chord_for_angle(radius / R_MIN) * (1 + 1e-9) + 1e-12 if radius is not None else math.inf
-    stores = index.stores
     services = query.services
     hours_ok = _HoursCheck(query.open_at, query.open_for) if query.open_at is not None else None
     skus = query.skus
@@ -154,8 +153,7 @@ def search(
     candidates: Iterator[Candidate]
     if query.bbox is not None:
         box = query.bbox
-        ranked = sorted((index.chord(qx, qy, qz, i), i) for i in index.in_bbox(box))
-        candidates = iter([(c, i, index.unit(i), stores[i]) for c, i in ranked if c <= max_chord])
+        candidates = iter(index.ranked(qx, qy, qz, index.in_bbox(box), max_chord))
     else:
         candidates = index.nearest(qx, qy, qz, max_chord, first=want + 2 if k is not None else 16)
 
