@@ -74,11 +74,6 @@ class StoreIndex:
         """Store ``i``'s unit vector ``(x, y, z)``."""
         raise NotImplementedError
 
-    def chord(self, x: float, y: float, z: float, i: int) -> float:
-        """The chord from the unit vector (x, y, z) to store ``i``."""
-        ux, uy, uz = self.unit(i)
-        return math.sqrt((ux - x) ** 2 + (uy - y) ** 2 + (uz - z) ** 2)
-
     def ranked(self, x: float, y: float, z: float, positions: Sequence[int], max_chord: float) -> list[Candidate]:
         """The stores at ``positions`` within ``max_chord`` of (x, y, z), nearest first (a
         bounding-box search)."""

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, PluginError
 from ..geo import (
+    _E2,
     R_MIN,
     WGS84_A,
-    WGS84_F,
     check_coordinates,
     chord_for_angle,
     ecef,
@@ -46,7 +46,6 @@ MAX_RESULTS = 10_000
 # Vincenty is used below 170 degrees of arc; beyond, Karney's algorithm (geographiclib).
 _NEAR_ANTIPODAL_CHORD = chord_for_angle(math.radians(170.0))
 _ONE_DAY = timedelta(days=1)
-_E2 = WGS84_F * (2 - WGS84_F)
 _A, _B, _sqrt = WGS84_A, 1 - _E2, math.sqrt
 # Wall-clock and real-time order agree within this of an instant when the offset is the same at both ends.
 _STEADY = timedelta(minutes=_SHIFT_MARGIN)
