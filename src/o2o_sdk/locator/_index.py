@@ -325,13 +325,13 @@ class KDTreeIndex(StoreIndex):
         d, idx = self._tree.query((x, y, z), k=[k] if k == 1 else k, distance_upper_bound=upper)
         dist = d.tolist()
         # Sorted by distance; a missing neighbour (fewer than k within the bound) is inf.
-        m = bisect_right(dist, max_chord)
+        m = k if dist[-1] <= max_chord else bisect_right(dist, max_chord)
         if m < k:
             if not m:
                 return iter(()), []
             dist, idx = dist[:m], idx[:m]
         positions: list[int] = idx.tolist()
-        rows = self._points[idx].tolist()
+        rows = self._points.take(idx, axis=0).tolist()  # take: ~1.5 µs less than fancy indexing
         # The stores too are gathered in one C loop: with a million of them nearly each is a
         # cache miss, and there the misses overlap instead of waiting one by one.
         found = itemgetter(*positions)(self.stores) if m > 1 else (self.stores[positions[0]],)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from ..errors import InvalidInput, PluginError
@@ -46,6 +47,7 @@ MAX_RESULTS = 10_000
 # Vincenty is used below 170 degrees of arc; beyond, Karney's algorithm (geographiclib).
 _NEAR_ANTIPODAL_CHORD = chord_for_angle(math.radians(170.0))
 _ONE_DAY = timedelta(days=1)
+_first = itemgetter(0)
 _A, _B, _sqrt = WGS84_A, 1 - _E2, math.sqrt
 # Wall-clock and real-time order agree within this of an instant when the offset is the same at both ends.
 _STEADY = timedelta(minutes=_SHIFT_MARGIN)
@@ -121,6 +123,68 @@ class _HoursCheck:
         return True
 
 
+class _Filters:
+    """Candidates (in chord order) that pass the cheap filters, then the batched hook filters.
+
+    The search lowers :attr:`cutoff` as it finds closer stores; candidates beyond it are never
+    filtered (so no hook is called for them). :attr:`stock` collects the inventory levels of the
+    stores kept.
+    """
+
+    def __init__(
+        self, query: StoreQuery, candidates: Iterator[Candidate], hours_ok: _HoursCheck | None,
+        exclude: ExcludeFn | None, inventory: InventoryFn | None, batch: int, cutoff: float,
+    ) -> None:  # fmt: skip
+        self.query, self.candidates, self.hours_ok = query, candidates, hours_ok
+        self.exclude, self.inventory, self.batch = exclude, inventory, batch
+        self.cutoff = cutoff
+        self.stock: dict[str, dict[str, int]] = {}
+
+    def __iter__(self) -> Iterator[Candidate]:
+        services, hours_ok = self.query.services, self.hours_ok
+        batched = self.exclude is not None or (self.inventory is not None and bool(self.query.skus))
+        pending: list[Candidate] = []
+        for c in self.candidates:
+            if c[0] > self.cutoff:
+                break
+            store = c[3]
+            if services and not all(s in store.services for s in services):
+                continue
+            if hours_ok is not None and not hours_ok(store):
+                continue
+            if not batched:
+                yield c
+                continue
+            pending.append(c)
+            if len(pending) >= self.batch:
+                yield from self._flush(pending)
+        if pending:
+            yield from self._flush(pending)
+
+    def _flush(self, pending: list[Candidate]) -> list[Candidate]:
+        """The pending candidates that the plugin filters and the inventory hook keep (one call each)."""
+        query, exclude, inventory, skus = self.query, self.exclude, self.inventory, self.query.skus
+        survivors = list(pending)
+        pending.clear()
+        batch_stores = [c[3] for c in survivors]
+        if exclude is not None and batch_stores:
+            dropped = exclude(query, batch_stores)
+            if dropped:
+                survivors = [c for c in survivors if c[3].id not in dropped]
+                batch_stores = [c[3] for c in survivors]
+        if skus and inventory is not None and batch_stores:
+            levels = inventory(batch_stores, skus)
+            kept = []
+            for c in survivors:
+                sid = c[3].id
+                have = levels.get(sid, {})
+                if all(have.get(sku, 0) >= query.min_quantity for sku in skus):
+                    self.stock[sid] = {sku: have.get(sku, 0) for sku in skus}
+                    kept.append(c)
+            survivors = kept
+        return survivors
+
+
 def search(
     index: StoreIndex,
     query: StoreQuery,
@@ -158,57 +222,18 @@ def search(
 
     ilat, ilon, isu, icu = index.lat, index.lon, index.sin_u, index.cos_u
     found: list[tuple[float, int, Store]] = []  # (distance, position, store)
-    stock: dict[str, dict[str, int]] = {}
     cutoff = max_chord
     kth = math.inf
     batch = max(2 * want, 16) if k is not None else 256
     qsu: float | None = None  # the query's reduced latitude, for long lines only
     qcu = 0.0
 
-    def flush(pending: list[Candidate]) -> list[Candidate]:
-        """The pending candidates that the plugin filters and the inventory hook keep (one call each)."""
-        survivors = list(pending)
-        pending.clear()
-        batch_stores = [c[3] for c in survivors]
-        if exclude is not None and batch_stores:
-            dropped = exclude(query, batch_stores)
-            if dropped:
-                survivors = [c for c in survivors if c[3].id not in dropped]
-                batch_stores = [c[3] for c in survivors]
-        if skus and inventory is not None and batch_stores:
-            levels = inventory(batch_stores, skus)
-            kept = []
-            for c in survivors:
-                sid = c[3].id
-                have = levels.get(sid, {})
-                if all(have.get(sku, 0) >= query.min_quantity for sku in skus):
-                    stock[sid] = {sku: have.get(sku, 0) for sku in skus}
-                    kept.append(c)
-            survivors = kept
-        return survivors
-
-    def filtered() -> Iterator[Candidate]:
-        """Candidates (in chord order) that pass the cheap filters, then the batched ones."""
-        pending: list[Candidate] = []
-        for c in candidates:
-            if c[0] > cutoff:
-                break
-            store = c[3]
-            if services and not all(s in store.services for s in services):
-                continue
-            if hours_ok is not None and not hours_ok(store):
-                continue
-            if not batched:
-                yield c
-                continue
-            pending.append(c)
-            if len(pending) >= batch:
-                yield from flush(pending)
-        if pending:
-            yield from flush(pending)
-
     # Without filters the index's own iterator is read directly: no Python frame per candidate.
-    for chord, i, (x, y, z), store in filtered() if services or hours_ok is not None or batched else candidates:
+    filters = None
+    if services or hours_ok is not None or batched:
+        filters = _Filters(query, candidates, hours_ok, exclude, inventory, batch, cutoff)
+        candidates = iter(filters)
+    for chord, i, (x, y, z), store in candidates:
         if chord > cutoff:
             break
         n = _A / _sqrt(1 - _E2 * z * z)  # the store's Earth-centred position, as geo.ecef gives it
@@ -231,12 +256,15 @@ def search(
             else:
                 continue
             cutoff = min(max_chord, chord_for_angle(kth / R_MIN) * (1 + 1e-9) + 1e-12)
+            if filters is not None:
+                filters.cutoff = cutoff
 
     found.sort()  # by distance, then position (never by store: positions differ)
     top = found[: want + 1]
-    if len({f[0] for f in top}) < len(top):  # equal distances: by store id, as documented
+    if len(set(map(_first, top))) < len(top):  # equal distances: by store id, as documented
         found.sort(key=lambda f: (f[0], f[2].id))
     top = found[:want]
+    stock = filters.stock if filters is not None else {}
     if services or stock:
         matches = [
             StoreMatch(
@@ -247,7 +275,8 @@ def search(
             for dist, _, store in top
         ]  # fmt: skip
     else:
-        matches = [StoreMatch(store, dist, at) for dist, _, store in top]
+        # All fields positional, the two dicts as literals: ~65 ns less per match than attrs' factories.
+        matches = [StoreMatch(store, dist, at, (), {}, {}) for dist, _, store in top]
     if rerank is not None and matches:
         reordered = rerank(query, matches)
         if reordered is not None:
