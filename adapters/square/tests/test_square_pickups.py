@@ -166,17 +166,19 @@ def cancelled_journal(sdk) -> list:
     return sdk.journal.read(types=[EventType.PICKUP_CANCELLED])
 
 
-@pytest.mark.parametrize("how", ["order.updated", "order.fulfillment.updated"])
+@pytest.mark.parametrize("how", ["order.updated", "order.fulfillment.updated", "fulfilment FAILED"])
 def test_an_order_cancelled_on_square_cancels_its_pickup_without_writing_back(sdk, fake: FakeSquare, how: str) -> None:
     pickup = sdk.pickups.accept(placed(sdk, fake).id)
     fake.requests.clear()
     square_order = fake.orders["PICK-1"]
-    square_order["fulfillments"][0]["state"] = "CANCELED"
+    ended = "FAILED" if how == "fulfilment FAILED" else "CANCELED"
+    square_order["fulfillments"][0]["state"] = ended
     if how == "order.updated":  # cancelled in the Dashboard: the order and its fulfilment
         square_order["state"] = "CANCELED"
         event = order_updated_event(fake.spec, "PICK-1", event_id="evt-cancel", location_id=MIDTOWN)
-    else:  # the pickup fulfilment cancelled through the API, the order still open
-        event = fulfillment_updated_event(fake.spec, "PICK-1", event_id="evt-cancel", old_state="RESERVED", location_id=MIDTOWN)
+    else:  # the pickup fulfilment cancelled (or failed) through the API, the order still open
+        event = fulfillment_updated_event(fake.spec, "PICK-1", event_id="evt-cancel", old_state="RESERVED", new_state=ended,
+                                          location_id=MIDTOWN)  # fmt: skip
     [result] = told(sdk, event)
     assert result.order.cancelled and not result.recorded
     assert (result.pickup.id, result.pickup.state, result.pickup.reason) == (pickup.id, PickupState.CANCELLED, "cancelled_on_square")
@@ -214,8 +216,9 @@ def test_other_order_updates_are_not_read(sdk, fake: FakeSquare) -> None:
     assert fake.requests == []
 
 
-def test_a_pickup_order_first_seen_cancelled_gets_no_pickup(sdk, fake: FakeSquare) -> None:
-    fake.orders["PICK-2"] = order(fake.spec, "PICK-2", location_id=MIDTOWN, fulfillments=[pickup_fulfillment(state="CANCELED")],
+@pytest.mark.parametrize("ended", ["CANCELED", "FAILED"])
+def test_a_pickup_order_first_seen_cancelled_gets_no_pickup(sdk, fake: FakeSquare, ended: str) -> None:
+    fake.orders["PICK-2"] = order(fake.spec, "PICK-2", location_id=MIDTOWN, fulfillments=[pickup_fulfillment(state=ended)],
                                   state="OPEN", version=3)  # fmt: skip
     [result] = told(sdk, order_created_event(fake.spec, "PICK-2", event_id="evt-new"))
     assert result.order.cancelled and (result.recorded, result.pickup) == (False, None)

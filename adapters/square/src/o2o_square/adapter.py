@@ -362,10 +362,11 @@ class SquareAdapter(AdapterBase):
         """Verify a notification, then turn ``payment.created`` / ``payment.updated`` (once the
         payment is ``COMPLETED``) and ``order.created`` into the order, fetched with ``RetrieveOrder``.
 
-        ``order.updated`` / ``order.fulfillment.updated`` saying ``CANCELED`` are read only for
-        an order whose SDK pickup is still open (so our own ``CANCELED``, written by
-        :meth:`pickup_changed`, coming back costs no request): the order is fetched and, if it
-        or its ``PICKUP`` fulfilment is ``CANCELED``, returned with ``cancelled=True``, which
+        ``order.updated`` / ``order.fulfillment.updated`` saying ``CANCELED`` (or a fulfilment
+        ``FAILED``) are read only for an order whose SDK pickup is still open (so our own
+        ``CANCELED``, written by :meth:`pickup_changed`, coming back costs no request): the order
+        is fetched and, if it is ``CANCELED`` or its ``PICKUP`` fulfilment ``CANCELED`` or
+        ``FAILED``, returned with ``cancelled=True``, which
         cancels the pickup without telling Square back. An order that is ``CANCELED`` when
         fetched for another event comes cancelled too: it is not recorded and gets no pickup.
         Other events are verified and ignored (``[]``)."""

@@ -91,13 +91,18 @@ def pickup_fulfillment(order: Mapping[str, Any]) -> dict[str, Any] | None:
     return next((f for f in _list(order, "fulfillments") if f.get("type") == "PICKUP"), None)
 
 
+#: ``PICKUP`` fulfilment states that end it uncollected: cancelled, or ``FAILED`` ("failed to
+#: be completed, but not explicitly canceled").
+UNCOLLECTED_FULFILLMENT_STATES = frozenset({"CANCELED", "FAILED"})
+
+
 def is_cancelled(order: Mapping[str, Any]) -> bool:
     """Whether the order will not be collected: the order is ``CANCELED``, or its ``PICKUP``
-    fulfilment is (an order can stay ``OPEN`` with its pickup cancelled)."""
+    fulfilment is ``CANCELED`` or ``FAILED`` (an order can stay ``OPEN`` with its pickup ended)."""
     if order.get("state") == "CANCELED":
         return True
     fulfillment = pickup_fulfillment(order)
-    return fulfillment is not None and fulfillment.get("state") == "CANCELED"
+    return fulfillment is not None and fulfillment.get("state") in UNCOLLECTED_FULFILLMENT_STATES
 
 
 def variation_ids(order: Mapping[str, Any]) -> list[str]:

@@ -19,6 +19,8 @@ import attrs
 from o2o_sdk import WebhookRejected
 from o2o_sdk.http import Secret, verify_hmac_sha256_base64
 
+from .orders import UNCOLLECTED_FULFILLMENT_STATES
+
 __all__ = [
     "CANCEL_EVENTS",
     "ORDER_EVENTS",
@@ -33,7 +35,8 @@ SIGNATURE_HEADER = "x-square-hmacsha256-signature"
 #: Event types that carry an order to record (payments only once ``COMPLETED``).
 ORDER_EVENTS = frozenset({"payment.created", "payment.updated", "order.created"})
 #: Event types read only when they say the order, or one of its fulfilments, became ``CANCELED``
-#: (the order is then fetched and, if its pickup is cancelled, its SDK pickup too).
+#: (or a fulfilment ``FAILED``): the order is then fetched and, if its pickup ended so, its SDK
+#: pickup is cancelled.
 CANCEL_EVENTS = frozenset({"order.updated", "order.fulfillment.updated"})
 
 
@@ -120,7 +123,8 @@ def parse_notification(body: bytes) -> Notification:
 
 def _cancellation(kind: str, event_id: str, merchant_id: str | None, data: dict[str, Any]) -> Notification:
     """``order.updated`` (``order_updated.state``) or ``order.fulfillment.updated`` (the order's
-    state, or a ``fulfillment_update[].new_state``): a cancellation when one says ``CANCELED``."""
+    state, or a ``fulfillment_update[].new_state``): a cancellation when one says ``CANCELED``
+    (or a fulfilment ``FAILED``)."""
     key = "order_updated" if kind == "order.updated" else "order_fulfillment_updated"
     changed = _object(data, key)
     cancelled = changed.get("state") == "CANCELED"
@@ -128,7 +132,7 @@ def _cancellation(kind: str, event_id: str, merchant_id: str | None, data: dict[
         updates = changed.get("fulfillment_update") or []
         if not isinstance(updates, list):
             raise _malformed("fulfillment_update is not a list.")
-        cancelled = cancelled or any(isinstance(u, dict) and u.get("new_state") == "CANCELED" for u in updates)
+        cancelled = cancelled or any(isinstance(u, dict) and u.get("new_state") in UNCOLLECTED_FULFILLMENT_STATES for u in updates)
     if not cancelled:
         return Notification(kind, event_id, merchant_id, None)
     order_id = changed.get("order_id") or data.get("id")
