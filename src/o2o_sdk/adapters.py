@@ -412,7 +412,8 @@ _STATUS_BY_CODE = {"bad_signature": 401, "unknown_platform": 404, "malformed_pay
 def webhook_endpoint(sdk: O2O, platform: str) -> Any:
     """A Starlette endpoint (``async def endpoint(request)``) receiving ``platform``'s webhooks,
     for ``o2o_register_routes``: ``register("/webhooks/shopify", webhook_endpoint(sdk, "shopify"),
-    methods=["POST"])``. Answers 200 with counts, 401 for a bad signature, 400 for an unreadable
+    methods=["POST"])``. Answers 200 with counts (``recorded``, ``duplicates``: orders or
+    deliveries recorded before, ``cancelled``: orders the platform cancelled), 401 for a bad signature, 400 for an unreadable
     payload, 503 (with ``Retry-After``) when a platform call or our own storage failed, so the
     platform delivers again. Needs the ``web`` extra (Starlette)."""
 
@@ -436,6 +437,7 @@ def webhook_endpoint(sdk: O2O, platform: str) -> Any:
             return JSONResponse({"error": exc.code, "message": "The delivery could not be processed; retry later."},
                                 status_code=503, headers={"Retry-After": "60"})  # fmt: skip
         recorded = sum(1 for r in results if r.recorded)
-        return JSONResponse({"recorded": recorded, "duplicates": len(results) - recorded})
+        cancelled = sum(1 for r in results if r.order.cancelled)  # never recorded, and not a repeat either
+        return JSONResponse({"recorded": recorded, "duplicates": len(results) - recorded - cancelled, "cancelled": cancelled})
 
     return endpoint

@@ -58,7 +58,9 @@ class Acme(AdapterBase):
             from o2o_sdk.http import PlatformError
 
             raise PlatformError("acme answered HTTP 502 while we fetched the order", code="http_502")
-        return [OrderEvent("acme", request.body.decode(), OrderKind.ONLINE, sdk.clock.now(), delivery_id=request.header("x-acme-id"))]
+        order_id, _, flag = request.body.decode().partition(":")
+        return [OrderEvent("acme", order_id, OrderKind.ONLINE, sdk.clock.now(), delivery_id=request.header("x-acme-id"),
+                           cancelled=flag == "cancelled")]  # fmt: skip
 
 
 def test_hook_o2o_register_adapters(o2o_make_sdk) -> None:
@@ -173,9 +175,12 @@ def test_webhook_endpoint_answers_by_outcome(o2o_make_sdk) -> None:
     sdk = o2o_make_sdk(plugins=[Acme()])
     client = TestClient(Starlette(routes=[Route("/hooks/{platform}", _dispatch(sdk), methods=["POST"])]))
     ok = client.post("/hooks/acme", content=b"o-7", headers={"X-Acme-Signature": "ok", "X-Acme-Id": "7"})
-    assert ok.status_code == 200 and ok.json() == {"recorded": 1, "duplicates": 0}
+    assert ok.status_code == 200 and ok.json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
     again = client.post("/hooks/acme", content=b"o-7", headers={"X-Acme-Signature": "ok", "X-Acme-Id": "7"})
-    assert again.json() == {"recorded": 0, "duplicates": 1}
+    assert again.json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
+    # A cancellation is not recorded, and not a duplicate either.
+    gone = client.post("/hooks/acme", content=b"o-7:cancelled", headers={"X-Acme-Signature": "ok", "X-Acme-Id": "8"})
+    assert gone.json() == {"recorded": 0, "duplicates": 0, "cancelled": 1}
     assert client.post("/hooks/acme", content=b"o-8").status_code == 401
     assert client.post("/hooks/acme", content=b"broken", headers={"X-Acme-Signature": "ok"}).status_code == 400
     assert client.post("/hooks/zzz", content=b"x").status_code == 404

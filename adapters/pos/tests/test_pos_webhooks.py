@@ -48,7 +48,7 @@ def orders(sdk: O2O):
 
 def test_a_signed_sale_is_recorded_as_an_in_store_order(sdk: O2O, client: TestClient) -> None:
     answer = post(client, delivery())
-    assert (answer.status_code, answer.json()) == (200, {"recorded": 1, "duplicates": 0})
+    assert (answer.status_code, answer.json()) == (200, {"recorded": 1, "duplicates": 0, "cancelled": 0})
     [journal] = orders(sdk)
     assert (journal.type, journal.store_id, journal.customer_id) == (EventType.ORDER_IN_STORE, "lon-soho", "cust-7")
     assert (journal.data["total_minor"], journal.data["currency"], journal.data["platform"]) == (900, "GBP", "pos")
@@ -70,13 +70,13 @@ def test_a_store_named_by_its_sdk_id_and_metadata(sdk: O2O, client: TestClient) 
 
 def test_a_duplicate_delivery_is_recorded_once(sdk: O2O, client: TestClient, o2o_clock: FrozenClock) -> None:
     first = delivery()
-    assert post(client, first).json() == {"recorded": 1, "duplicates": 0}
-    assert post(client, first).json() == {"recorded": 0, "duplicates": 1}  # the same bytes again
+    assert post(client, first).json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
+    assert post(client, first).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}  # the same bytes again
     o2o_clock.advance(seconds=90)
     retried = delivery(timestamp=NOW + 90)  # the POS retries later: same event, fresh signature
-    assert post(client, retried).json() == {"recorded": 0, "duplicates": 1}
+    assert post(client, retried).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     other_event = delivery(event(event_id="evt-0002"), timestamp=NOW + 90)  # same sale, new event id
-    assert post(client, other_event).json() == {"recorded": 0, "duplicates": 1}
+    assert post(client, other_event).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     assert len(orders(sdk)) == 1
 
 
@@ -177,8 +177,8 @@ def test_a_pickup_section_creates_one_pickup(sdk: O2O, client: TestClient, o2o_c
     payload = event(channel="online", store=None, sale_id="WEB-20417", event_id="evt-p1",
                     pickup={"store": "T02", "pickup_at": "2026-06-15T17:30:00+02:00",
                             "deadline": "2026-06-18T19:00:00+02:00", "note": "blue van", "curbside": True})  # fmt: skip
-    assert post(client, delivery(payload)).json() == {"recorded": 1, "duplicates": 0}
-    assert post(client, delivery(payload)).json() == {"recorded": 0, "duplicates": 1}
+    assert post(client, delivery(payload)).json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
+    assert post(client, delivery(payload)).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     [pickup] = sdk.pickups.list(store_id="par-marais")
     assert (pickup.platform, pickup.order_id, pickup.curbside, pickup.customer_email) == ("pos", "WEB-20417", True, "ada@example.com")
     assert pickup.data["curbside_note"] == "blue van" and pickup.data["pickup_at"] == "2026-06-15T17:30:00+02:00"
@@ -201,4 +201,4 @@ def test_the_entry_point_registers_the_adapter_from_settings(o2o_make_sdk) -> No
     assert isinstance(adapter, PosAdapter) and adapter.settings.replay_window == 60
     sdk.stores.add(STORES)
     with TestClient(create_app(sdk)) as client:
-        assert post(client, delivery()).json() == {"recorded": 1, "duplicates": 0}
+        assert post(client, delivery()).json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}

@@ -253,10 +253,10 @@ def test_the_web_route_records_the_pickup_once(sdk, fake: FakeShopify) -> None:
     client = web_app(sdk)
     request = delivery(web_order_payload(ORDER_NUMBER), event_id="evt-web")
     answer = post(client, request)
-    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0}
-    assert post(client, request).json() == {"recorded": 0, "duplicates": 1}
+    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
+    assert post(client, request).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     updated = delivery(web_order_payload(ORDER_NUMBER), event_id="evt-web-2", topic="orders/updated")
-    assert post(client, updated).json() == {"recorded": 0, "duplicates": 1}
+    assert post(client, updated).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     assert [p.store_id for p in sdk.pickups.list()] == ["soho"] and ops(fake) == [LOOKUP]
 
 
@@ -383,7 +383,7 @@ def test_a_lookup_shopify_cannot_answer_now_is_a_503_and_nothing_is_recorded(sdk
     assert sdk.orders.list() == [] and orders(sdk) == [] and sdk.pickups.list() == []
     # Shopify delivers the same webhook again later, and it is answered now
     fake.down = None
-    assert post(client, request).json() == {"recorded": 1, "duplicates": 0}
+    assert post(client, request).json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
     assert [p.store_id for p in sdk.pickups.list()] == ["soho"]
 
 
@@ -409,13 +409,13 @@ def test_a_lookup_refused_records_the_order_without_a_pickup(sdk, fake: FakeShop
     client = web_app(sdk)
     with caplog.at_level(logging.ERROR, "o2o_shopify"):
         answer = post(client, delivery(web_order_payload(ORDER_NUMBER), event_id="evt-1"))
-    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0}
+    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
     assert sdk.pickups.list() == [] and len(orders(sdk)) == 1
     assert "could not be read" in caplog.text and "recorded without a pickup" in caplog.text
     assert len(sent(fake, LOOKUP)) == 1  # not retried: asking again would not help
     # the scope granted, a later orders/updated of the order asks again and creates the pickup
     answer = post(client, delivery(web_order_payload(ORDER_NUMBER), event_id="evt-2", topic="orders/updated"))
-    assert answer.json() == {"recorded": 0, "duplicates": 1} and [p.store_id for p in sdk.pickups.list()] == ["soho"]
+    assert answer.json() == {"recorded": 0, "duplicates": 1, "cancelled": 0} and [p.store_id for p in sdk.pickups.list()] == ["soho"]
 
 
 def test_an_order_shopify_does_not_know(sdk, fake: FakeShopify, caplog) -> None:

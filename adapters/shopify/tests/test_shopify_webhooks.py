@@ -170,8 +170,8 @@ def test_hook_routes_serve_the_webhook(sdk) -> None:
     client = TestClient(Starlette(routes=routes))
     good = delivery(order_payload(), event_id="evt-web")
     answer = client.post("/webhooks/shopify", content=good.body, headers=good.headers)
-    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0}
-    assert client.post("/webhooks/shopify", content=good.body, headers=good.headers).json() == {"recorded": 0, "duplicates": 1}
+    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
+    assert client.post("/webhooks/shopify", content=good.body, headers=good.headers).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     bad = delivery(order_payload("5"), signed=False)
     assert client.post("/webhooks/shopify", content=bad.body, headers=bad.headers).status_code == 401
     broken = delivery(None, raw=b"{}", event_id="evt-broken")

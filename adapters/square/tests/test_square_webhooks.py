@@ -336,8 +336,8 @@ def test_the_route_serves_notifications(sdk, fake: FakeSquare) -> None:
     pos_sale(fake)
     good = delivery(payment_event(fake.spec, "POS-1", event_id="evt-web"))
     answer = client.post("/webhooks/square", content=good.body, headers=good.headers)
-    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0}
-    assert client.post("/webhooks/square", content=good.body, headers=good.headers).json() == {"recorded": 0, "duplicates": 1}
+    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
+    assert client.post("/webhooks/square", content=good.body, headers=good.headers).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     bad = delivery(payment_event(fake.spec, "POS-1"), signed=False)
     assert client.post("/webhooks/square", content=bad.body, headers=bad.headers).status_code == 401
     broken = delivery(None, raw=b"{}")

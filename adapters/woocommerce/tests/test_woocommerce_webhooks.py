@@ -403,7 +403,7 @@ class _App:
 
 def test_the_web_route_answers_the_ping_200_and_records_nothing(sdk) -> None:
     answer = _App(sdk).post(ping(31))
-    assert answer.status_code == 200 and answer.json() == {"recorded": 0, "duplicates": 0}
+    assert answer.status_code == 200 and answer.json() == {"recorded": 0, "duplicates": 0, "cancelled": 0}
     assert sdk.orders.list() == [] and orders(sdk) == []
 
 
@@ -411,8 +411,8 @@ def test_the_web_route_serves_orders(sdk) -> None:
     app = _App(sdk)
     good = delivery(order_payload(), delivery_id="dlv-web")
     answer = app.post(good)
-    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0}
-    assert app.post(good).json() == {"recorded": 0, "duplicates": 1}
+    assert answer.status_code == 200 and answer.json() == {"recorded": 1, "duplicates": 0, "cancelled": 0}
+    assert app.post(good).json() == {"recorded": 0, "duplicates": 1, "cancelled": 0}
     assert app.post(delivery(order_payload(5), signed=False)).status_code == 401
     assert app.post(WebhookRequest(b"webhook_id=1&total=0", {})).status_code == 401
     assert app.post(delivery(None, raw=b"{}", delivery_id="dlv-broken")).status_code == 400
