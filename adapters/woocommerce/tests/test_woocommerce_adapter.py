@@ -249,14 +249,16 @@ def test_subscribe_webhooks_creates_each_topic_once(woo, fake) -> None:
     url = "https://o2o.example/webhooks/woocommerce"
     assert [(t, created) for t, _, created in woo.subscribe_webhooks(url)] == [
         ("order.created", True),
+        ("order.deleted", True),
         ("order.updated", True),
     ]
     assert [(t, created) for t, _, created in woo.subscribe_webhooks(url)] == [
         ("order.created", False),
+        ("order.deleted", False),
         ("order.updated", False),
     ]
     bodies = posted(fake, "/webhooks")
-    assert [b["topic"] for b in bodies] == ["order.created", "order.updated"]
+    assert [b["topic"] for b in bodies] == ["order.created", "order.deleted", "order.updated"]
     assert all(b["secret"] == "whsec-newest-0123456789" and b["delivery_url"] == url for b in bodies)
 
 

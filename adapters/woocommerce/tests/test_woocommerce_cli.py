@@ -56,7 +56,8 @@ def test_import_orders(env: str, fake: FakeWooCommerce, capsys: pytest.CaptureFi
 def test_subscribe_webhooks(env: str, fake: FakeWooCommerce, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["woocommerce", "subscribe-webhooks", "https://o2o.example/webhooks/woocommerce"]) == 0
     out = capsys.readouterr().out
-    assert "order.created\twebhook 901\tcreated" in out and "order.updated\twebhook 902\tcreated" in out
+    assert "order.created\twebhook 901\tcreated" in out and "order.deleted\twebhook 902\tcreated" in out
+    assert "order.updated\twebhook 903\tcreated" in out
 
 
 def test_user_mistakes_are_one_line(env: str, fake: FakeWooCommerce, capsys: pytest.CaptureFixture[str]) -> None:

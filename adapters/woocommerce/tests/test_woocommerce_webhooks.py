@@ -242,7 +242,7 @@ def test_without_a_delivery_id_the_order_id_still_dedupes(sdk) -> None:
     assert [r.recorded for r in handle(sdk, delivery(order_payload(), delivery_id=None))] == [False]
 
 
-@pytest.mark.parametrize("topic", ["order.deleted", "coupon.created", "customer.updated", "action.woocommerce_x", None])
+@pytest.mark.parametrize("topic", ["order.restored", "coupon.created", "customer.updated", "action.woocommerce_x", None])
 def test_other_topics_are_verified_and_ignored(sdk, topic) -> None:
     request = delivery({"id": 5}, topic=topic or "")
     if topic is None:
@@ -352,6 +352,33 @@ def test_a_pickup_order_cancelled_on_woocommerce_cancels_its_pickup(sdk) -> None
     assert cancelled.pickup.reason == "cancelled_on_woocommerce"
     assert len(orders(sdk)) == 1  # the sale as it was recorded; the cancellation journals pickup_cancelled
     assert [e.type for e in sdk.journal.read(types=[EventType.PICKUP_CANCELLED])] == ["pickup_cancelled"]
+
+
+def test_an_order_trashed_or_deleted_on_woocommerce_cancels_its_pickup(sdk) -> None:
+    payload = order_payload(1240, shipping_lines=[pickup_location_line("Soho shop")])
+    [placed] = handle(sdk, delivery(payload, delivery_id="dlv-1240"))
+    # WooCommerce sends order.deleted with the id alone (trash or delete)
+    [gone] = handle(sdk, delivery({"id": 1240}, delivery_id="dlv-1240-del", topic="order.deleted"))
+    assert gone.order.cancelled and gone.order.order_id == "1240" and not gone.recorded
+    assert (gone.pickup.id, gone.pickup.state, gone.pickup.reason) == (placed.pickup.id, PickupState.CANCELLED, "cancelled_on_woocommerce")
+    assert len(orders(sdk)) == 1  # the sale as it was recorded
+    [again] = handle(sdk, delivery({"id": 1240}, delivery_id="dlv-1240-del", topic="order.deleted"))  # redelivered
+    assert again.pickup == gone.pickup and len(sdk.journal.read(types=[EventType.PICKUP_CANCELLED])) == 1
+    [unknown] = handle(sdk, delivery({"id": 999}, delivery_id="dlv-999", topic="order.deleted"))  # not one of ours
+    assert (unknown.recorded, unknown.pickup) == (False, None) and sdk.orders.list()[0].order_id == "1240"
+
+
+@pytest.mark.parametrize("body", [{}, {"id": "abc"}, {"id": True}, [1240]])
+def test_an_order_deleted_without_an_id_is_refused(sdk, body) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        handle(sdk, delivery(body, delivery_id="dlv-bad", topic="order.deleted"))
+    assert caught.value.code == "malformed_payload"
+
+
+def test_an_order_deleted_must_be_signed(sdk) -> None:
+    with pytest.raises(WebhookRejected) as caught:
+        handle(sdk, delivery({"id": 1240}, topic="order.deleted", signed=False))
+    assert caught.value.code == "bad_signature"
 
 
 @pytest.mark.parametrize("status", ["cancelled", "refunded", "failed"])

@@ -30,7 +30,7 @@ from o2o_sdk import (
 from o2o_sdk.http import PlatformError, RetryPolicy
 
 from .client import WooCommerceREST, WooCommerceSettings
-from .webhooks import ORDER_TOPICS, is_ping, meta_value, parse_delivery, parse_order
+from .webhooks import SUBSCRIBED_TOPICS, is_ping, meta_value, parse_delivery, parse_order
 
 if TYPE_CHECKING:
     from o2o_sdk import O2O, Pickup
@@ -299,17 +299,18 @@ class WooCommerceAdapter(AdapterBase):
 
     # ------------------------------------------------------------------ webhooks
     def parse_webhook(self, sdk: O2O, request: WebhookRequest) -> list[OrderEvent]:
-        """The creation ping -> ``[]`` unverified; otherwise verify, then parse ``order.*`` topics."""
+        """The creation ping -> ``[]`` unverified; otherwise verify, then parse ``order.*`` topics
+        (``order.deleted``: the order's pickup, if open, is cancelled)."""
         if is_ping(request):
             log.info("woocommerce webhook ping acknowledged")
             return []
         if not self.settings.webhook_secrets:
             raise InvalidInput("WooCommerce webhooks need their secret (O2O_WOOCOMMERCE_WEBHOOK_SECRETS).",
                                code="webhook_secret_missing")  # fmt: skip
-        return parse_delivery(request, self.settings, self._is_store(sdk))
+        return parse_delivery(request, self.settings, self._is_store(sdk), now=sdk.clock.now())
 
     def subscribe_webhooks(
-        self, delivery_url: str, topics: frozenset[str] = ORDER_TOPICS
+        self, delivery_url: str, topics: frozenset[str] = SUBSCRIBED_TOPICS
     ) -> list[tuple[str, str, bool]]:
         """Create the site's webhooks for ``topics`` to ``delivery_url``, signed with the newest
         webhook secret; active ones already there are kept. ``[(topic, webhook id, created)]``."""

@@ -21,8 +21,10 @@ from .client import WooCommerceSettings
 
 __all__ = [
     "CANCELLED_STATUSES",
+    "DELETED_TOPIC",
     "ORDER_TOPICS",
     "PICKUP_METHODS",
+    "SUBSCRIBED_TOPICS",
     "is_ping",
     "meta_value",
     "parse_delivery",
@@ -35,6 +37,11 @@ __all__ = [
 
 #: Topics that carry an order.
 ORDER_TOPICS = frozenset({"order.created", "order.updated"})
+#: An order trashed or deleted: WooCommerce sends only ``{"id": …}``. It comes as
+#: ``OrderEvent(cancelled=True)`` (its SDK pickup, if open, is cancelled).
+DELETED_TOPIC = "order.deleted"
+#: What :meth:`~o2o_woocommerce.WooCommerceAdapter.subscribe_webhooks` subscribes to.
+SUBSCRIBED_TOPICS = ORDER_TOPICS | {DELETED_TOPIC}
 #: Statuses of an order that will not be collected: cancelled (by the customer, the merchant, or
 #: WooCommerce for an unpaid order), refunded in full, or whose payment failed. Such an order
 #: comes as ``OrderEvent(cancelled=True)``, whatever ``order_statuses`` says: it is not recorded
@@ -237,21 +244,33 @@ def parse_order(payload: Any, settings: WooCommerceSettings, *, delivery_id: str
 
 
 def parse_delivery(request: WebhookRequest, settings: WooCommerceSettings,
-                   is_store: Callable[[str], bool] = lambda _: False) -> list[OrderEvent]:  # fmt: skip
+                   is_store: Callable[[str], bool] = lambda _: False, *, now: datetime | None = None) -> list[OrderEvent]:  # fmt: skip
     """Verify one delivery and parse it: ``[]`` for the creation ping (not verified: it is
-    unsigned and carries nothing), for topics without an order and for orders that are not a
-    sale; an order cancelled, refunded or failed comes with ``cancelled=True``."""
+    unsigned and carries nothing), for other topics and for orders that are not a sale; an
+    order cancelled, refunded or failed comes with ``cancelled=True``, and so does an order
+    trashed or deleted (``order.deleted``, at ``now``: its payload is the id alone)."""
     if is_ping(request):
         return []
     if not verify_signature(request.body, request.header("x-wc-webhook-signature"), settings.webhook_secrets):
         raise WebhookRejected("WooCommerce webhook: the signature does not match the body.", code="bad_signature")
     topic = request.header("x-wc-webhook-topic")
-    if topic not in ORDER_TOPICS:
+    if topic not in ORDER_TOPICS and topic != DELETED_TOPIC:
         return []
     try:
         payload = json.loads(request.body)
     except ValueError:
         raise _malformed("the body is not JSON.") from None
+    if topic == DELETED_TOPIC:
+        return [_deleted(payload, request.header("x-wc-webhook-delivery-id") or None, now or datetime.now(UTC))]
     event = parse_order(payload, settings, delivery_id=request.header("x-wc-webhook-delivery-id") or None,
                         is_store=is_store, topic=topic)  # fmt: skip
     return [] if event is None else [event]
+
+
+def _deleted(payload: Any, delivery_id: str | None, now: datetime) -> OrderEvent:
+    """``order.deleted``: ``{"id": 123}``. Only the id is known, so the event says no more."""
+    order_id = payload.get("id") if isinstance(payload, dict) else None
+    if isinstance(order_id, bool) or not isinstance(order_id, (int, str)) or not str(order_id).isdigit():
+        raise _malformed("the order.deleted payload has no order id.")
+    return OrderEvent("woocommerce", str(int(order_id)), OrderKind.ONLINE, now, delivery_id=delivery_id, cancelled=True,
+                      data={"topic": DELETED_TOPIC})  # fmt: skip
