@@ -7,19 +7,15 @@ its own schema, dropped afterwards. Without the variable they skip with that rea
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 
 from o2o_sdk import O2O, Config, FrozenClock, SigningKey, Store
 
-PG_ENV = "O2O_TEST_POSTGRES_URL"
 TEST_KEYS = (SigningKey("b", b"test-secret-newest-0123456789"), SigningKey("a", b"test-secret-older-0123456789"))
 
 DEMO_STORES = [
@@ -29,34 +25,11 @@ DEMO_STORES = [
 ]
 
 
-def postgres_base_url() -> str | None:
-    url = os.environ.get(PG_ENV)
-    if not url and os.environ.get("CI"):
-        raise RuntimeError(f"CI=true but {PG_ENV} is not set: PostgreSQL tests must run in CI")
-    return url
-
-
-def _with_search_path(url: str, schema: str) -> str:
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
-
-
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
-    base = postgres_base_url()
-    if not base:
-        pytest.skip(f"PostgreSQL not configured: set {PG_ENV}=postgresql://127.0.0.1:5432/test")
-    import psycopg
-
-    schema = f"o2o_test_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _with_search_path(base, schema)
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+def pg_url(o2o_postgres_url: str) -> str:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test
+    (``o2o_sdk.testing``'s fixture, which the SDK's users have too)."""
+    return o2o_postgres_url
 
 
 @pytest.fixture

@@ -12,17 +12,34 @@ fixture is prefixed ``o2o_``:
 ``o2o_sdk``            one such instance
 ``o2o_register``       ``o2o_register(plugin, name=None)``: register a plugin on ``o2o_sdk``
                        for this test only
+``o2o_postgres_url``   a PostgreSQL URL whose ``search_path`` is a fresh schema, dropped after
+                       the test (see below)
 =====================  ===============================================================
+
+PostgreSQL: ``o2o_postgres_url`` needs ``O2O_TEST_POSTGRES_URL`` (e.g.
+``postgresql://127.0.0.1:5432/test``) and the ``postgres`` extra. Without them the test is
+skipped with that reason — unless ``CI`` is set, where a missing database is an error, so a
+CI that forgot it does not pass by skipping. To run every test of ``o2o_make_sdk`` on both
+backends, override ``o2o_database_url`` in your ``conftest.py``::
+
+    @pytest.fixture(params=["sqlite", "postgresql"])
+    def o2o_database_url(request, tmp_path):
+        if request.param == "sqlite":
+            return f"sqlite:///{tmp_path / 'o2o.db'}"
+        return request.getfixturevalue("o2o_postgres_url")
 
 Adapter authors also subclass :class:`o2o_sdk.testing.conformance.AdapterConformance`.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -31,7 +48,10 @@ from ..config import Config
 from ..sdk import O2O
 from ..tokens import SigningKey
 
-__all__ = ["FROZEN_AT", "TEST_KEYS"]
+__all__ = ["FROZEN_AT", "POSTGRES_ENV", "TEST_KEYS", "postgres_test_url"]
+
+#: The environment variable naming the PostgreSQL database tests may create schemas in.
+POSTGRES_ENV = "O2O_TEST_POSTGRES_URL"
 
 #: Where ``o2o_clock`` starts: a Monday, noon UTC.
 FROZEN_AT = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -96,3 +116,35 @@ def o2o_register(o2o_sdk: O2O) -> Iterator[Callable[..., str]]:
     for name in reversed(names):
         if o2o_sdk.plugins.pm.has_plugin(name):
             o2o_sdk.plugins.unregister(name=name)
+
+
+def postgres_test_url() -> str | None:
+    """``O2O_TEST_POSTGRES_URL``, or ``None`` when it is not set; in CI (``CI`` set) its absence
+    is an error instead, so PostgreSQL tests cannot pass there by skipping."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url and os.environ.get("CI"):
+        raise RuntimeError(f"CI is set but {POSTGRES_ENV} is not: PostgreSQL tests must run in CI.")
+    return url or None
+
+
+@pytest.fixture
+def o2o_postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL whose ``search_path`` is a fresh schema, dropped after the test."""
+    base = postgres_test_url()
+    if not base:
+        pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}=postgresql://127.0.0.1:5432/test")
+    try:
+        import psycopg
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("PostgreSQL tests need psycopg: pip install 'o2o-sdk[postgres]'")
+    schema = f"o2o_test_{secrets.token_hex(6)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        sep = "&" if "?" in base else "?"
+        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
