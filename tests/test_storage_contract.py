@@ -348,8 +348,10 @@ def test_migration_9_marks_the_vouchers_of_active_holds(sdk_on: O2O, database_ur
     hold = sdk_on.offers.reserve(held.token, "lon-soho", ttl=timedelta(minutes=10))
     sdk_on.offers.release(sdk_on.offers.reserve(released.token, "lon-soho").id)
     sdk_on.close()
-    # back to a version-8 database, as it was before the column existed
+    # back to a version-8 database, as it was before the column existed (and before migration 10)
     execute(database_url, "ALTER TABLE vouchers DROP COLUMN held_until")
+    execute(database_url, "DROP INDEX platform_orders_cancelled")
+    execute(database_url, "ALTER TABLE platform_orders DROP COLUMN cancelled_at")
     execute(database_url, "UPDATE o2o_meta SET value = '8' WHERE key = 'schema_version'")
     with make(database_url, auto_migrate=True) as upgraded:
         assert upgraded.storage.schema_version() == LATEST

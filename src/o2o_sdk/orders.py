@@ -22,7 +22,11 @@ recorded: its pickup, if one was created and is still open, is cancelled with re
 store alerted with ``o2o_pickup_alert`` ``cancelled``), without telling the platform back, since
 it said so itself. A pickup already handed over stands (logged); one already cancelled or
 released is returned as it is, so a redelivered cancellation changes nothing. An order first
-seen cancelled gets no pickup and no journal event.
+seen cancelled gets no pickup and no journal event. An order recorded before is marked cancelled
+(``cancelled_at``; ``sdk.orders.get`` then says ``cancelled=True``) and journaled once as
+``order_cancelled`` (data: ``platform``, ``order_id``, ``kind``, ``total_minor``, ``currency``,
+``delivery_id``; the columns as the order's own event has them): attributed revenue in
+``sdk.analytics`` leaves it out from then on.
 """
 
 from __future__ import annotations
@@ -58,7 +62,9 @@ class RecordedOrder:
     #: ``False`` when the order or the delivery had been recorded before, or the order came
     #: cancelled (``OrderEvent.cancelled``): no order written.
     recorded: bool
-    #: The journal event appended, or ``None`` for a duplicate or a cancelled order.
+    #: The journal event appended: the order's, or ``order_cancelled`` when the platform
+    #: cancelled an order recorded before; ``None`` for a duplicate, a cancellation seen before,
+    #: or the cancellation of an order never recorded.
     event: JournalEvent | None = None
     #: The pickup of an order to be collected in store (the same one on every redelivery); for a
     #: cancelled order, its pickup as it is now (cancelled, or ended before), if one was created.
@@ -77,13 +83,9 @@ class Orders:
         _check(order)
         order = self._enrich(order)
         if order.cancelled:
-            return RecordedOrder(order, False, None, self._cancel_pickup(order))
+            return RecordedOrder(order, False, self._cancel_recorded(order), self._cancel_pickup(order))
         now = self._sdk.clock.now()
-        customer_id = order.customer_id
-        if order.voucher_id is not None:
-            voucher = self._sdk.storage.get_voucher(order.voucher_id)
-            if voucher is not None and voucher.customer_id is not None:
-                customer_id = voucher.customer_id  # the shop's own id: what attribution joins on
+        customer_id = self._customer_of(order)
         event = JournalEvent(
             EventType.ORDER_IN_STORE if order.kind is OrderKind.IN_STORE else EventType.ORDER_ONLINE,
             now, order.offer_id, order.voucher_id, order.store_id, customer_id,
@@ -117,6 +119,36 @@ class Orders:
         except O2OError as exc:
             log.warning("%s order %s: no pickup created: %s", order.platform, order.order_id, exc)
             return None
+
+    def _customer_of(self, order: OrderEvent) -> str | None:
+        """The voucher's customer when a voucher matched (the shop's own id: what attribution
+        joins on), else the platform's customer id."""
+        if order.voucher_id is not None:
+            voucher = self._sdk.storage.get_voucher(order.voucher_id)
+            if voucher is not None and voucher.customer_id is not None:
+                return voucher.customer_id
+        return order.customer_id
+
+    def _cancel_recorded(self, order: OrderEvent) -> JournalEvent | None:
+        """Mark an order recorded before as cancelled and journal ``order_cancelled``, once."""
+        now = self._sdk.clock.now()
+        with self._sdk.storage.atomic() as tx:
+            stored = tx.cancel_order(order.platform, order.order_id, now)
+            appended = None
+            if stored is not None:
+                event = JournalEvent(
+                    EventType.ORDER_CANCELLED, now, stored.offer_id, stored.voucher_id, stored.store_id, self._customer_of(stored),
+                    {
+                        "platform": stored.platform, "order_id": stored.order_id, "kind": stored.kind.value,
+                        "total_minor": stored.total.minor if stored.total else None,
+                        "currency": stored.total.currency if stored.total else None,
+                        "delivery_id": order.delivery_id,
+                    },
+                )  # fmt: skip
+                appended = tx.append_events([event])[0]
+        if appended is not None:
+            self._sdk._emit([appended])
+        return appended
 
     def _cancel_pickup(self, order: OrderEvent) -> Pickup | None:
         """The platform cancelled the order: cancel its pickup unless there is none or it ended."""

@@ -158,3 +158,39 @@ def test_mirrors_are_kept_once_per_offer_and_platform(shop: O2O) -> None:
     assert shop.storage.set_mirror_usage(offer.id, "acme", 3, shop.clock.now())
     assert shop.storage.get_mirror(offer.id, "acme").usage_count == 3  # type: ignore[union-attr]
     assert not shop.storage.set_mirror_usage("off_none", "acme", 3, shop.clock.now())
+
+
+def _revenue(sdk: O2O) -> tuple[int, int]:
+    rows = sdk.analytics.funnel().revenue
+    return sum(r.orders for r in rows), sum(r.amount_minor for r in rows)
+
+
+def test_an_order_cancelled_after_it_was_recorded_is_marked_journaled_once_and_earns_nothing(shop: O2O) -> None:
+    offer = shop.offers.create("Ten off", Discount.percent_off(10))
+    voucher = shop.offers.issue(offer, "cust-1")
+    placed = shop.orders.record(order(discount_codes=(voucher.token,)))
+    shop.orders.record(order("o-2", total=Money(1000, "EUR")))  # stays
+    assert placed.event is not None and placed.event.customer_id == "cust-1"
+    assert shop.analytics.attribute() == 2 and _revenue(shop) == (2, 2599 + 1000)
+
+    gone = shop.orders.record(order(cancelled=True, delivery_id="d-cancel"))
+    assert not gone.recorded and gone.event is not None and gone.event.type == EventType.ORDER_CANCELLED
+    e = gone.event
+    assert (e.store_id, e.customer_id, e.offer_id, e.voucher_id) == ("acme-store", "cust-1", offer.id, voucher.id)
+    assert e.data == {"platform": "acme", "order_id": "o-1", "kind": "in_store", "total_minor": 2599, "currency": "EUR",
+                      "delivery_id": "d-cancel"}  # fmt: skip
+    assert shop.orders.get("acme", "o-1").cancelled and not shop.orders.get("acme", "o-2").cancelled
+    assert _revenue(shop) == (1, 1000), "the cancelled order's revenue is left out"
+    assert len(shop.analytics.attributions()) == 2, "its attribution stays, as history"
+
+    # Redelivered, or a cancellation of an order never recorded: nothing more.
+    assert shop.orders.record(order(cancelled=True, delivery_id="d-cancel-2")).event is None
+    assert shop.orders.record(order("o-9", cancelled=True)).event is None
+    assert shop.journal.read(types=[EventType.ORDER_CANCELLED]) == [e]
+    assert [o.order_id for o in shop.orders.list()] == ["o-1", "o-2"] and _revenue(shop) == (1, 1000)
+
+
+def test_an_order_cancelled_before_its_attribution_still_earns_nothing(shop: O2O) -> None:
+    shop.orders.record(order())
+    shop.orders.record(order(cancelled=True, delivery_id="d-cancel"))
+    assert shop.analytics.attribute() == 1 and _revenue(shop) == (0, 0)

@@ -114,6 +114,12 @@ def test_ga4_measurement_protocol(make_sdk, clock) -> None:  # type: ignore[no-u
                                   "value": 42.5, "currency": "EUR"}  # fmt: skip
     assert purchase["timestamp_micros"] == int(clock.now().timestamp() * 1_000_000)
     assert calls[0]["client_id"] == calls[1]["client_id"] and "c1" not in json.dumps(calls) and "user_id" not in calls[0]
+    # cancelled on the platform afterwards: a refund of the same transaction takes the revenue back
+    sdk.orders.record(OrderEvent("shop", "1001", OrderKind.ONLINE, clock.now(), cancelled=True))
+    [refund] = json.loads(route.calls[-1].request.content)["events"]
+    assert refund["name"] == "refund" and refund["params"] == {"engagement_time_msec": 1, "transaction_id": "shop:1001",
+                                                                "affiliation": "online", "value": 42.5, "currency": "EUR"}  # fmt: skip
+    assert json.loads(route.calls[-1].request.content)["client_id"] == calls[1]["client_id"]
 
 
 @respx.mock

@@ -392,7 +392,8 @@ def test_an_order_cancelled_on_woocommerce_cancels_its_pickup_and_writes_nothing
     sdk.pickups.ready(pickup.id)
     fake.requests.clear()
     result = cancelled_on_woocommerce(sdk, fake, status)
-    assert result.order.cancelled and not result.recorded and result.event is None
+    assert result.order.cancelled and not result.recorded
+    assert result.event is not None and result.event.type == EventType.ORDER_CANCELLED  # the recorded order, cancelled
     assert (result.pickup.id, result.pickup.state, result.pickup.reason) == (
         pickup.id, PickupState.CANCELLED, "cancelled_on_woocommerce"
     )  # fmt: skip
@@ -400,7 +401,7 @@ def test_an_order_cancelled_on_woocommerce_cancels_its_pickup_and_writes_nothing
     [event] = sdk.journal.read(types=[EventType.PICKUP_CANCELLED])
     assert event.data["reason"] == "cancelled_on_woocommerce" and event.data["order_id"] == "1300"
     again = cancelled_on_woocommerce(sdk, fake, status)  # WooCommerce delivering it again
-    assert again.pickup == result.pickup and fake.requests == []
+    assert again.pickup == result.pickup and fake.requests == [] and again.event is None
     assert len(sdk.journal.read(types=[EventType.PICKUP_CANCELLED])) == 1 and len(sdk.orders.list()) == 1
 
 

@@ -61,6 +61,13 @@ __all__ = [
 ]
 
 
+#: Attributions of orders still standing: not cancelled on the platform since (``order_cancelled``).
+_NOT_CANCELLED = (
+    " AND NOT EXISTS (SELECT 1 FROM platform_orders p WHERE p.platform = attributions.platform"
+    " AND p.order_id = attributions.order_id AND p.cancelled_at IS NOT NULL)"
+)
+
+
 @attrs.frozen
 class ReportPage:
     """What a web report page needs: the report, its JSON-ready data and the SVG chart."""
@@ -221,7 +228,8 @@ class Analytics:
             ) if by_offer else ():  # fmt: skip
                 counts.setdefault(str(offer_id), {})[str(type_)] = int(n)
             offer_rows = [OfferRow(o, c.get(e.issued, 0), c.get(e.viewed, 0), c.get(e.redeemed, 0)) for o, c in sorted(counts.items())]
-            awhere, aparams = where, list(params)
+            # Orders the platform cancelled after they were recorded earn nothing.
+            awhere, aparams = where + _NOT_CANCELLED, list(params)
             if offer is not None:
                 awhere += " AND offer_id = ?"
                 aparams.append(offer)

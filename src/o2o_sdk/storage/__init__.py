@@ -189,6 +189,11 @@ class Transaction(Protocol):
         """Insert a platform order; ``False`` if its (platform, order id) or (platform, delivery id) exists."""
         ...
 
+    def cancel_order(self, platform: str, order_id: str, at: datetime) -> OrderEvent | None:
+        """Mark a recorded order cancelled (``cancelled_at``, and ``cancelled`` in the stored
+        order): the order as stored, or ``None`` if it was not recorded or already cancelled."""
+        ...
+
 
 class Storage(Protocol):
     """What the services need from a database. Implement it to add a backend."""

@@ -310,4 +310,10 @@ MIGRATIONS: list[str] = [
         SELECT r.expires_at FROM reservations r WHERE r.voucher_id = vouchers.id AND r.status = 'active'
     ) WHERE id IN (SELECT voucher_id FROM reservations WHERE status = 'active')
     """,
+    # 10: orders the platform cancelled after they were recorded: when (attributed revenue leaves
+    # them out); the partial index keeps that anti-join small
+    """
+    ALTER TABLE platform_orders ADD COLUMN cancelled_at TS;
+    CREATE INDEX platform_orders_cancelled ON platform_orders (platform, order_id) WHERE cancelled_at IS NOT NULL
+    """,
 ]

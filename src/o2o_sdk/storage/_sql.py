@@ -470,6 +470,21 @@ class SQLTransaction(_Rows):
         )  # fmt: skip
         return int(cur.rowcount) == 1
 
+    def cancel_order(self, platform: str, order_id: str, at: datetime) -> OrderEvent | None:
+        row = self.cur.execute(
+            self.dialect.q(f"SELECT data FROM platform_orders WHERE platform = ? AND order_id = ? AND cancelled_at IS NULL{self.for_update}"),
+            (platform, order_id),
+        ).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        data["cancelled"] = True
+        done = self.cur.execute(
+            self.dialect.q("UPDATE platform_orders SET cancelled_at = ?, data = ? WHERE platform = ? AND order_id = ? AND cancelled_at IS NULL"),
+            (self.dialect.ts_in(at), _dumps(data), platform, order_id),
+        )
+        return self.converter.structure(data, OrderEvent) if int(done.rowcount) == 1 else None
+
 
 class SQLStorage(_Rows):
     """Shared implementation of :class:`~o2o_sdk.storage.Storage`.

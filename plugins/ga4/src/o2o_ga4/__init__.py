@@ -36,6 +36,7 @@ _NAMES = {
     "issued": "o2o_voucher_issued", "voucher_viewed": "o2o_voucher_viewed", "store_searched": "o2o_store_search",
     "checked_in": "o2o_check_in", "redeemed": "o2o_redeem", "followup_sent": "o2o_followup_delivered",
     "followup_clicked": "o2o_followup_click", "order_in_store": "purchase", "order_online": "purchase",
+    "order_cancelled": "refund",
 }  # fmt: skip
 
 
@@ -64,9 +65,10 @@ def to_ga4(event: JournalEvent, *, now: datetime) -> dict[str, Any] | None:
         params["flow"], params["channel"] = d.get("flow", ""), d.get("channel", "")
     elif event.type == "followup_clicked":
         params["followup_id"] = d.get("followup_id", "")
-    elif name == "purchase":
+    elif name in ("purchase", "refund"):  # a refund names the purchase's transaction: GA4 takes its revenue back
         params["transaction_id"] = f"{d.get('platform', 'o2o')}:{d.get('order_id', event.seq)}"
-        params["affiliation"] = "in_store" if event.type == "order_in_store" else "online"
+        in_store = event.type == "order_in_store" or (name == "refund" and d.get("kind") == "in_store")
+        params["affiliation"] = "in_store" if in_store else "online"
         if d.get("total_minor") is not None:
             params["value"], params["currency"] = int(d["total_minor"]) / 100, d.get("currency", "")
         if event.offer_id:
