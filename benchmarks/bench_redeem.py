@@ -52,7 +52,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from o2o_sdk import O2O, Caps, Config, Discount, Money, SigningKey, Store
 from o2o_sdk.storage.sqlite import path_from_url
@@ -345,18 +344,11 @@ def sqlite_database() -> Iterator[str]:
 
 @contextlib.contextmanager
 def postgres_database(base: str) -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped afterwards (like tests/conftest.py)."""
-    import psycopg
+    """A URL whose search_path is a fresh schema, dropped afterwards."""
+    from o2o_sdk.testing import postgres_schema
 
-    schema = f"o2o_bench_{secrets.token_hex(6)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        sep = "&" if "?" in base else "?"
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema(base, prefix="o2o_bench") as url:
+        yield url
 
 
 def postgres_base() -> str | None:

@@ -36,6 +36,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ from ..config import Config
 from ..sdk import O2O
 from ..tokens import SigningKey
 
-__all__ = ["FROZEN_AT", "POSTGRES_ENV", "TEST_KEYS", "postgres_test_url"]
+__all__ = ["FROZEN_AT", "POSTGRES_ENV", "TEST_KEYS", "postgres_schema", "postgres_test_url"]
 
 #: The environment variable naming the PostgreSQL database tests may create schemas in.
 POSTGRES_ENV = "O2O_TEST_POSTGRES_URL"
@@ -134,12 +135,22 @@ def o2o_postgres_url() -> Iterator[str]:
     if not base:
         pytest.skip(f"PostgreSQL not configured: set {POSTGRES_ENV}=postgresql://127.0.0.1:5432/test")
     try:
-        import psycopg
+        import psycopg  # noqa: F401
     except ImportError:
         if os.environ.get("CI"):
             raise
         pytest.skip("PostgreSQL tests need psycopg: pip install 'o2o-sdk[postgres]'")
-    schema = f"o2o_test_{secrets.token_hex(6)}"
+    with postgres_schema(base) as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(base: str, prefix: str = "o2o_test") -> Iterator[str]:
+    """``base`` with its ``search_path`` set to a fresh schema, which is dropped on exit
+    (needs psycopg): a scratch database for a test or a benchmark."""
+    import psycopg
+
+    schema = f"{prefix}_{secrets.token_hex(6)}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     try:
