@@ -20,14 +20,12 @@ import argparse
 import json
 import os
 import random
-import secrets
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 from o2o_sdk import O2O, Config, FrozenClock
 from o2o_sdk.analytics import FOLLOWUP_DELIVERED, _db
@@ -165,18 +163,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             lines += bench("SQLite", f"sqlite:///{Path(tmp) / 'bench.db'}", args.events, args.repeat, args.out_of_order)
     if args.postgres:
-        import psycopg
+        from o2o_sdk.testing import postgres_schema
 
-        schema = f"o2o_bench_{secrets.token_hex(4)}"
-        with psycopg.connect(args.postgres, autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            sep = "&" if "?" in args.postgres else "?"
-            lines += bench("PostgreSQL", f"{args.postgres}{sep}options={quote(f'-csearch_path={schema}')}", args.events,
-                           args.repeat, args.out_of_order)  # fmt: skip
-        finally:
-            with psycopg.connect(args.postgres, autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        with postgres_schema(args.postgres, prefix="o2o_bench") as url:
+            lines += bench("PostgreSQL", url, args.events, args.repeat, args.out_of_order)
     print("\n".join(lines))
     return 0
 

@@ -41,7 +41,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 PG_ENVS = ("O2O_BENCH_POSTGRES_URL", "O2O_TEST_POSTGRES_URL")
 TARGET_RPS = 1000
@@ -277,18 +276,11 @@ def _wait_port(port: int) -> None:
 
 @contextlib.contextmanager
 def _pg_schema(base: str) -> Iterator[str]:
-    import psycopg
+    from o2o_sdk.testing import postgres_schema
 
-    schema = f"o2o_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    sep = "&" if "?" in base else "?"
-    try:
-        # application_name tells the server's backends apart, for their CPU time
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}&application_name={schema}"
-    finally:
-        with psycopg.connect(base, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with postgres_schema(base, prefix="o2o_bench") as url:
+        # application_name (the schema's name) tells the server's backends apart, for their CPU time
+        yield f"{url}&application_name={url.rsplit('search_path%3D', 1)[1]}"
 
 
 def _setting(text: str) -> tuple[int | None, int | None]:
