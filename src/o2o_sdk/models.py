@@ -309,8 +309,8 @@ class EventType(enum.StrEnum):
     #: A platform order placed online.
     ORDER_ONLINE = "order_online"
     #: A recorded platform order that the platform then cancelled (once per order); data has
-    #: ``platform``, ``order_id``, ``order_seq`` (the order's own event) and, when known,
-    #: ``total_minor`` and ``currency``. Attributed revenue leaves such orders out.
+    #: ``platform``, ``order_id``, ``kind``, ``total_minor``, ``currency`` (``None`` when
+    #: unknown) and ``delivery_id``. Attributed revenue leaves such orders out.
     ORDER_CANCELLED = "order_cancelled"
     #: Pickups (``sdk.pickups``): one event per lifecycle step; data has ``pickup_id``, ``kind``, ``from``.
     PICKUP_PLACED = "pickup_placed"

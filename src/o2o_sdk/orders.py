@@ -131,23 +131,26 @@ class Orders:
 
     def _cancel_recorded(self, order: OrderEvent) -> JournalEvent | None:
         """Mark an order recorded before as cancelled and journal ``order_cancelled``, once."""
+        stored = self._sdk.storage.get_order(order.platform, order.order_id)
+        if stored is None or stored.cancelled:  # never recorded, or a cancellation seen before
+            return None
+        # Read before the transaction: a read inside it would wait for a second pooled connection.
+        customer_id = self._customer_of(stored)
         now = self._sdk.clock.now()
         with self._sdk.storage.atomic() as tx:
-            stored = tx.cancel_order(order.platform, order.order_id, now)
-            appended = None
-            if stored is not None:
-                event = JournalEvent(
-                    EventType.ORDER_CANCELLED, now, stored.offer_id, stored.voucher_id, stored.store_id, self._customer_of(stored),
-                    {
-                        "platform": stored.platform, "order_id": stored.order_id, "kind": stored.kind.value,
-                        "total_minor": stored.total.minor if stored.total else None,
-                        "currency": stored.total.currency if stored.total else None,
-                        "delivery_id": order.delivery_id,
-                    },
-                )  # fmt: skip
-                appended = tx.append_events([event])[0]
-        if appended is not None:
-            self._sdk._emit([appended])
+            if tx.cancel_order(order.platform, order.order_id, now) is None:
+                return None  # a concurrent delivery of the same cancellation marked it first
+            event = JournalEvent(
+                EventType.ORDER_CANCELLED, now, stored.offer_id, stored.voucher_id, stored.store_id, customer_id,
+                {
+                    "platform": stored.platform, "order_id": stored.order_id, "kind": stored.kind.value,
+                    "total_minor": stored.total.minor if stored.total else None,
+                    "currency": stored.total.currency if stored.total else None,
+                    "delivery_id": order.delivery_id,
+                },
+            )  # fmt: skip
+            appended = tx.append_events([event])[0]
+        self._sdk._emit([appended])
         return appended
 
     def _cancel_pickup(self, order: OrderEvent) -> Pickup | None:

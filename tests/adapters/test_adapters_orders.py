@@ -194,3 +194,26 @@ def test_an_order_cancelled_before_its_attribution_still_earns_nothing(shop: O2O
     shop.orders.record(order())
     shop.orders.record(order(cancelled=True, delivery_id="d-cancel"))
     assert shop.analytics.attribute() == 1 and _revenue(shop) == (0, 0)
+
+
+@pytest.mark.postgres
+def test_a_cancellation_needs_no_second_connection(pg_url: str, clock) -> None:
+    # With one pooled connection, a read made inside the cancelling transaction would wait for
+    # a second connection that never comes (the pool's 30 s timeout, then a storage error).
+    import cattrs
+
+    from o2o_sdk import Config, SigningKey
+    from o2o_sdk.storage.postgres import PostgresStorage
+
+    class OneConnection:
+        @hookimpl
+        def o2o_provide_storage(self, url: str, converter: cattrs.Converter) -> PostgresStorage | None:
+            return PostgresStorage(url.replace("one+", "", 1), converter, pool_size=1) if url.startswith("one+") else None
+
+    config = Config(database_url="one+" + pg_url, secret_keys=(SigningKey("k", b"k" * 32),), auto_migrate=True)
+    with O2O(config, clock=clock, plugins=[OneConnection()]) as sdk:
+        sdk.stores.add(Store("acme-store", "Acme store", "Europe/London", 51.5, -0.1, external_ids={"acme": "LOC-1"}))
+        voucher = sdk.offers.issue(sdk.offers.create("Ten off", Discount.percent_off(10)), "cust-1")
+        sdk.orders.record(order(discount_codes=(voucher.token,)))
+        gone = sdk.orders.record(order(cancelled=True, delivery_id="d-cancel"))
+        assert gone.event is not None and gone.event.customer_id == "cust-1"
