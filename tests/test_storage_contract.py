@@ -8,23 +8,28 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import attrs
 import pytest
 from conftest import DEMO_STORES, TEST_KEYS
 
 from o2o_sdk import (
     O2O,
     AppliedDiscount,
+    Caps,
     Config,
     Discount,
     DiscountKind,
     FrozenClock,
     JournalEvent,
     Money,
+    Reason,
     Redemption,
+    RedemptionRefused,
     Reservation,
     ReservationStatus,
     StorageError,
@@ -342,13 +347,51 @@ def test_try_redeem_writes_only_for_an_active_voucher_that_is_not_held(sdk_on: O
     assert s.offer_usage(offer.id).redeemed == 2
 
 
+def test_usage_adds_up_every_path_that_counts_a_redemption(sdk_on: O2O, database_url: str) -> None:
+    """Redemptions without caps (in shard rows on PostgreSQL, from several connections at
+    once), converted holds and capped ones (on the offer's row) and voids all add up in the
+    usage, and a cap added later counts what was redeemed before it."""
+    offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+    vouchers = sdk_on.offers.issue_many(offer, 24)
+    with ThreadPoolExecutor(6) as pool:
+        done = list(pool.map(lambda v: sdk_on.offers.redeem(v.token, "lon-soho"), vouchers[:18]))
+    usage = sdk_on.offers.usage(offer.id)
+    assert (usage.redeemed, usage.spent_minor) == (18, 1800)
+    if database_url.startswith("postgresql"):  # the offer's own row was not written
+        rows = _rows(database_url, "SELECT redeemed_count FROM offers WHERE id = %s", (offer.id,))
+        assert rows == [(0,)]
+        shards = _rows(database_url, "SELECT SUM(redeemed_count), SUM(spent_minor) FROM offer_usage_shards WHERE offer_id = %s", (offer.id,))
+        assert shards == [(18, 1800)]
+    hold = sdk_on.offers.reserve(vouchers[18].token, "lon-soho")
+    sdk_on.offers.redeem(vouchers[18].token, "lon-soho", reservation_id=hold.id)
+    sdk_on.offers.void(done[0].id, "refund")
+    usage = sdk_on.offers.usage(offer.id)
+    assert (usage.redeemed, usage.spent_minor) == (18, 1800)
+    sdk_on.storage.update_offer(attrs.evolve(offer, caps=Caps(total=20)))
+    for v in vouchers[19:21]:
+        sdk_on.offers.redeem(v.token, "lon-soho")
+    with pytest.raises(RedemptionRefused) as refused:
+        sdk_on.offers.redeem(vouchers[21].token, "lon-soho")
+    assert [r.code for r in refused.value.refusals] == [Reason.CAP_REACHED]
+    usage = sdk_on.offers.usage(offer.id)
+    assert (usage.redeemed, usage.spent_minor) == (20, 2000)
+
+
+def _rows(url: str, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]  # type: ignore[arg-type]
+
+
 def test_migration_9_marks_the_vouchers_of_active_holds(sdk_on: O2O, database_url: str) -> None:
     offer = sdk_on.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
     held, released, free = sdk_on.offers.issue_many(offer, 3)
     hold = sdk_on.offers.reserve(held.token, "lon-soho", ttl=timedelta(minutes=10))
     sdk_on.offers.release(sdk_on.offers.reserve(released.token, "lon-soho").id)
     sdk_on.close()
-    # back to a version-8 database, as it was before the column existed (and before migration 10)
+    # back to a version-8 database, as it was before the column existed (and before migrations 10, 11)
+    execute(database_url, "DROP TABLE offer_usage_shards")
     execute(database_url, "ALTER TABLE vouchers DROP COLUMN held_until")
     execute(database_url, "DROP INDEX platform_orders_cancelled")
     execute(database_url, "ALTER TABLE platform_orders DROP COLUMN cancelled_at")

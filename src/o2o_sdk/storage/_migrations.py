@@ -316,4 +316,16 @@ MIGRATIONS: list[str] = [
     ALTER TABLE platform_orders ADD COLUMN cancelled_at TS;
     CREATE INDEX platform_orders_cancelled ON platform_orders (platform, order_id) WHERE cancelled_at IS NOT NULL
     """,
+    # 11: redemption counters in shards beside the offer's row: PostgreSQL's redemptions without
+    # caps add to one of a few rows per offer (chosen by connection) instead of all queueing on the
+    # offer's row lock until their commit; an offer's usage is its row plus its shards
+    """
+    CREATE TABLE offer_usage_shards (
+        offer_id TEXT NOT NULL REFERENCES offers (id),
+        shard INTEGER NOT NULL,
+        redeemed_count BIGINT NOT NULL DEFAULT 0,
+        spent_minor BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (offer_id, shard)
+    )
+    """,
 ]

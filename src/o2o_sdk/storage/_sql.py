@@ -79,6 +79,15 @@ def type_words(ddl: str, names: dict[str, str]) -> str:
     return re.sub(r"\b(" + "|".join(map(re.escape, names)) + r")\b", lambda m: names[m.group(1)], ddl)
 
 
+#: An offer's counters, selected from its row in ``offers``: the row's own plus those of its
+#: rows in ``offer_usage_shards`` (where PostgreSQL's redemptions without caps count, spread
+#: over a few rows so that they don't queue on the offer's row lock until they commit).
+USAGE_COLS = (
+    "redeemed_count + (SELECT COALESCE(SUM(u.redeemed_count), 0) FROM offer_usage_shards u WHERE u.offer_id = offers.id),"
+    " spent_minor + (SELECT COALESCE(SUM(u.spent_minor), 0) FROM offer_usage_shards u WHERE u.offer_id = offers.id)"
+)
+
+
 @functools.cache
 def _state_sql(key: bool, holds: bool, per_customer: bool) -> str:
     """The reads of :meth:`SQLTransaction.voucher_state` after its locks, as one statement:
@@ -232,15 +241,12 @@ class SQLTransaction(_Rows):
         self.cur.execute(self.dialect.q(sql), params)
 
     def lock_offer(self, offer_id: str) -> OfferUsage | None:
-        row = self._one(
-            "SELECT redeemed_count, spent_minor FROM offers WHERE id = ?" + self.for_update,
-            (offer_id,),
-        )
+        row = self._one(f"SELECT {USAGE_COLS} FROM offers WHERE id = ?" + self.for_update, (offer_id,))
         return None if row is None else OfferUsage(int(row[0]), int(row[1]))
 
     def usage(self, offer_id: str, customer_id: str | None, now: datetime,
               exclude_reservation: str | None = None, *, reservations: bool = True) -> OfferUsage:  # fmt: skip
-        row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+        row = self._one(f"SELECT {USAGE_COLS} FROM offers WHERE id = ?", (offer_id,))
         if row is None:
             raise StorageError(f"Offer {offer_id} vanished inside a transaction.")
         base = OfferUsage(int(row[0]), int(row[1]))
@@ -687,7 +693,7 @@ class SQLStorage(_Rows):
         return None if row is None else self._parsed(Offer, row[0])
 
     def offer_usage(self, offer_id: str) -> OfferUsage | None:
-        row = self._one("SELECT redeemed_count, spent_minor FROM offers WHERE id = ?", (offer_id,))
+        row = self._one(f"SELECT {USAGE_COLS} FROM offers WHERE id = ?", (offer_id,))
         return None if row is None else OfferUsage(int(row[0]), int(row[1]))
 
     def list_offers(self) -> list[Offer]:

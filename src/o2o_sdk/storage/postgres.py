@@ -3,7 +3,9 @@
 Write transactions lock the rows they decide on with ``SELECT … FOR UPDATE`` (voucher first,
 then offer, always in that order, so concurrent transactions queue instead of deadlocking);
 the offer row is locked only when its caps are at stake. A redemption's writes go in one
-statement (data-modifying CTEs). Connections come from a small pool per storage instance.
+statement (data-modifying CTEs); without caps, its counters go to one of the offer's shard rows
+(``offer_usage_shards``), so that redemptions of one offer don't queue on its row's lock.
+Connections come from a small pool per storage instance.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import cattrs
 
@@ -30,6 +32,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 __all__ = ["PostgresStorage"]
 
 _PLACEHOLDER = re.compile(r"\?")
+#: How many counter rows (``offer_usage_shards``) an offer's redemptions without caps spread over.
+USAGE_SHARDS = 16
 
 
 class PostgresDialect(Dialect):
@@ -135,13 +139,23 @@ class PostgresStorage(SQLStorage):
 
     def try_redeem(self, redemption: Redemption, event: JournalEvent, now: datetime, *,
                    idempotent: tuple[str, str, str, str] | None = None) -> list[JournalEvent] | None:  # fmt: skip
-        # One statement, its own transaction: the conditional UPDATE locks the voucher row and,
-        # under read committed, re-checks its condition on the newest version if another
-        # transaction changed the row meanwhile (a redemption, a hold); every other write
-        # depends on its row. The offer row is locked only by the counters' increment, from
-        # the end of this statement to its commit.
         import attrs
 
+        sql, params = self.try_redeem_statement(redemption, event, now, idempotent=idempotent)
+        with self._read() as cur:
+            row = cur.execute(sql, params).fetchone()
+        return None if row is None else [attrs.evolve(event, seq=int(row[0]))]
+
+    def try_redeem_statement(self, redemption: Redemption, event: JournalEvent, now: datetime, *,
+                             idempotent: tuple[str, str, str, str] | None = None) -> tuple[str, list[Any]]:  # fmt: skip
+        """The one statement (SQL and parameters) :meth:`try_redeem` runs as its own transaction.
+
+        Its conditional UPDATE locks the voucher row and, under read committed, re-checks its
+        condition on the newest version if another transaction changed the row meanwhile (a
+        redemption, a hold); every other write depends on its row. The offer's row is not
+        written: the counters go to one of its shard rows, chosen by the connection, so that
+        concurrent redemptions of one offer don't wait for each other's commit
+        (``benchmarks/bench_pg_counters.py`` measures both ways)."""
         r = redemption
         keyed = idempotent is not None
         sql = self._TRY_REDEEM_SQL.get(keyed)
@@ -158,8 +172,10 @@ class PostgresStorage(SQLStorage):
                     " SELECT %s, %s, %s, %s, %s FROM vou)"
                 )
             parts.append(
-                "off AS (UPDATE offers SET redeemed_count = redeemed_count + 1, spent_minor = spent_minor + %s"
-                " WHERE id = %s AND EXISTS (SELECT 1 FROM vou))"
+                "off AS (INSERT INTO offer_usage_shards (offer_id, shard, redeemed_count, spent_minor)"
+                f" SELECT %s, mod(pg_backend_pid(), {USAGE_SHARDS}), 1, %s FROM vou"
+                " ON CONFLICT (offer_id, shard) DO UPDATE SET redeemed_count = offer_usage_shards.redeemed_count + 1,"
+                " spent_minor = offer_usage_shards.spent_minor + EXCLUDED.spent_minor)"
             )
             sql = self._TRY_REDEEM_SQL[keyed] = (
                 "WITH " + ", ".join(parts) + " INSERT INTO journal (at, type, offer_id, voucher_id, store_id,"
@@ -168,10 +184,8 @@ class PostgresStorage(SQLStorage):
         params = [VoucherStatus.REDEEMED.value, r.voucher_id, VoucherStatus.ACTIVE.value, now, *self._redemption_params(r)]
         if idempotent is not None:
             params += [*idempotent, r.redeemed_at]
-        params += [spent_minor(r), r.offer_id, *self._event_params(event)]
-        with self._read() as cur:
-            row = cur.execute(sql, params).fetchone()
-        return None if row is None else [attrs.evolve(event, seq=int(row[0]))]
+        params += [r.offer_id, spent_minor(r), *self._event_params(event)]
+        return sql, params
 
     def _lock_for_migration(self, cur: Cursorish) -> None:
         # Two processes upgrading at once wait for each other instead of colliding.
