@@ -6,6 +6,7 @@ A new backend passes when this module passes against it.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +26,7 @@ from o2o_sdk import (
     Discount,
     DiscountKind,
     FrozenClock,
+    InvalidInput,
     JournalEvent,
     Money,
     Reason,
@@ -98,6 +100,30 @@ def test_postgresql_is_never_migrated_behind_the_operators_back(pg_url: str) -> 
         assert sdk.storage.schema_version() == LATEST
     with make(pg_url) as sdk:
         assert sdk.storage.schema_version() == LATEST
+
+
+@pytest.mark.postgres
+def test_values_postgresql_cannot_take_are_invalid_input_and_change_nothing(pg_url: str) -> None:
+    """A NUL character, or a value too large for its index, is the caller's mistake
+    (InvalidInput), not a failed database (StorageError, which says: try again)."""
+    with make(pg_url, auto_migrate=True) as sdk:
+        sdk.stores.add(DEMO_STORES)
+        offer = sdk.offers.create("1 EUR off", Discount.amount_off(Money(100, "EUR")))
+        voucher = sdk.offers.issue(offer)
+        journal = sdk.storage.read_journal()
+        for call in (lambda: sdk.stores.get("lon\x00soho"),
+                     lambda: sdk.offers.validate(voucher.token, "lon-soho", customer_id="ada\x00"),
+                     lambda: sdk.offers.redeem(voucher.token, "lon-soho", customer_id="ada\x00")):  # fmt: skip
+            with pytest.raises(InvalidInput, match="NUL") as err:
+                call()
+            assert not isinstance(err.value, StorageError)
+        huge = secrets.token_urlsafe(6000)  # too large for a b-tree index entry, even compressed
+        with pytest.raises(InvalidInput, match="too large"):
+            sdk.offers.redeem(voucher.token, "lon-soho", customer_id=huge)
+        assert sdk.storage.get_voucher(voucher.id).status is VoucherStatus.ACTIVE
+        assert sdk.offers.usage(offer.id).redeemed == 0
+        assert sdk.storage.read_journal() == journal
+        assert sdk.offers.redeem(voucher.token, "lon-soho", customer_id="ada").customer_id == "ada"
 
 
 def test_a_database_from_a_newer_o2o_sdk_is_refused(storage: Storage, database_url: str) -> None:

@@ -156,6 +156,17 @@ def test_malformed_requests_get_4xx_json_errors(shop: O2O, keys: Callable[[str],
     assert (r.status_code, r.json()["error"]["code"]) == (status, code)
 
 
+def test_ids_in_paths_that_no_record_can_have_are_unknown_not_a_database_failure(shop: O2O, keys: Callable[[str], str]) -> None:
+    """A NUL character (which PostgreSQL cannot even look up) or an overlong id: 404, as for
+    any unknown id, never a 5xx that tells the till to retry."""
+    client, key = client_for(create_app(shop)), keys("ldn-soho")
+    for bad in ("x%00y", "x" * 101):
+        for path, body in ((f"{API}/reservations/{bad}/release", {}), (f"{API}/redemptions/{bad}/void", {"reason": "refund"}),
+                           (f"{API}/pickups/{bad}/accept", {})):  # fmt: skip
+            r = client.post(path, json=body, headers=auth(key))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, "not_found"), path
+
+
 def test_validate_is_rate_limited_per_key_against_guessing(shop: O2O, offer: Offer, keys: Callable[[str], str]) -> None:
     app = create_app(shop, validate_limit=RateLimit(burst=5, per_second=0.01))
     client, key = client_for(app), keys("ldn-soho")

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import cattrs
 
-from ..errors import ConfigurationError, StorageError
+from ..errors import ConfigurationError, InvalidInput, StorageError
 from ..models import JournalEvent, Redemption, ReservationStatus, VoucherStatus
 from . import IdempotencyKeyTaken
 from ._sql import Cursorish, Dialect, SQLStorage, SQLTransaction, spent_minor, type_words
@@ -208,9 +208,15 @@ class PostgresStorage(SQLStorage):
         self._pool.close()
 
 
-def _storage_error(exc: Exception) -> StorageError:
+def _storage_error(exc: Exception) -> StorageError | InvalidInput:
+    """The SDK's error for a psycopg one: a value PostgreSQL cannot take is the caller's
+    mistake (:class:`InvalidInput`), not an unavailable database."""
     if isinstance(exc, psycopg.errors.UniqueViolation) and exc.diag.constraint_name == "idempotency_keys_pkey":
         return IdempotencyKeyTaken("Another request stored a result under this idempotency key first.")
+    if isinstance(exc, psycopg.DataError) and "NUL (0x00)" in str(exc):  # raised by psycopg before sending
+        return InvalidInput("A text value contains a NUL character (0x00), which PostgreSQL cannot store or look up.")
+    if isinstance(exc, psycopg.errors.ProgramLimitExceeded):  # e.g. a value too long for its index
+        return InvalidInput(f"A value is too large for PostgreSQL: {_safe(exc)}")
     return StorageError(f"PostgreSQL error: {_safe(exc)}")
 
 

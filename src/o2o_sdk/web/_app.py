@@ -303,7 +303,7 @@ class _Web:
         _only(body, {"reason"})
         reason = _string(body, "reason", max_len=500) or "released"
         res_id = request.path_params["reservation_id"]
-        current = await self.run_batched(self.sdk.storage.get_reservation, res_id) if len(res_id) <= 100 else None
+        current = await self.run_batched(self.sdk.storage.get_reservation, res_id) if _could_be_id(res_id) else None
         if current is None or not key.allows(current.store_id):
             raise ApiError(404, "not_found", "Unknown reservation.")
         res = await self.run_batched(self.sdk.offers.release, res_id, reason)
@@ -337,7 +337,7 @@ class _Web:
         if not reason.strip():
             raise ApiError(422, "invalid_input", "Say why the redemption is voided.")
         red_id = request.path_params["redemption_id"]
-        current = await self.run_batched(self.sdk.storage.get_redemption, red_id) if len(red_id) <= 100 else None
+        current = await self.run_batched(self.sdk.storage.get_redemption, red_id) if _could_be_id(red_id) else None
         if current is None or not key.allows(current.store_id):
             raise ApiError(404, "not_found", "Unknown redemption.")
         red = await self.run_batched(self.sdk.offers.void, red_id, reason)
@@ -604,7 +604,7 @@ class _Web:
         key = await self.api_key(request)
         step = request.path_params["step"]
         pickup_id = request.path_params["pickup_id"]
-        current = await self.run(self.sdk.pickups.tables.get, pickup_id) if len(pickup_id) <= 100 else None
+        current = await self.run(self.sdk.pickups.tables.get, pickup_id) if _could_be_id(pickup_id) else None
         if current is None or not key.allows(current.store_id):
             raise ApiError(404, "not_found", "Unknown pickup.")
         body = await _json_object(request, empty_ok=True)
@@ -823,6 +823,11 @@ def _only(body: Mapping[str, Any], allowed: set[str]) -> None:
     extra = set(body) - allowed
     if extra:
         _fail(f"Unknown field {sorted(extra)[0]!r}.")
+
+
+def _could_be_id(value: str) -> bool:
+    """Whether a path's id is worth looking up: ids are short and never hold a NUL character."""
+    return len(value) <= 100 and "\x00" not in value
 
 
 def _string(body: Mapping[str, Any], name: str, *, required: bool = False, max_len: int) -> Any:
