@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from o2o_sdk import InvalidInput, Money, parse_money
-from o2o_sdk.money import currency_exponent
+from o2o_sdk.money import MAX_MINOR, currency_exponent
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,12 @@ def test_a_percentage_is_never_more_than_the_amount_and_never_off_by_more_than_h
     exact = Decimal(minor) * percent / 100
     assert 0 <= part.minor <= minor
     assert abs(Decimal(part.minor) - exact) <= Decimal("0.5")
+
+
+def test_an_amount_beyond_what_storage_and_budgets_hold_is_invalid_input() -> None:
+    assert Money(MAX_MINOR, "EUR").minor == -Money(-MAX_MINOR, "EUR").minor == 10**15
+    for minor in (MAX_MINOR + 1, -MAX_MINOR - 1, 10**30):
+        with pytest.raises(InvalidInput, match="largest amount"):
+            Money(minor, "EUR")
+    with pytest.raises(InvalidInput, match="largest amount"):
+        parse_money("100000000000000 EUR")  # 10^16 cents

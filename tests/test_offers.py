@@ -583,6 +583,16 @@ def test_a_hold_needs_a_positive_ttl(sdk: O2O) -> None:
     voucher = sdk.offers.issue(sdk.offers.create("10% off", Discount.percent_off(10)))
     with pytest.raises(InvalidInput):
         sdk.offers.reserve(voucher.token, LONDON, ttl=timedelta(0))
+    with pytest.raises(InvalidInput, match="year 9999"):  # not an OverflowError from the date arithmetic
+        sdk.offers.reserve(voucher.token, LONDON, ttl=timedelta(days=10**8))
+    with pytest.raises(InvalidInput, match="year 2105"):
+        sdk.offers.issue(sdk.offers.create("5% off", Discount.percent_off(5)), ttl=timedelta(days=10**8))
+
+
+@pytest.mark.parametrize("percent", ["nan", "NaN", "sNaN", "Infinity", "abc", "", 0, 101])
+def test_a_percentage_that_is_not_one_is_invalid_input(percent: object) -> None:
+    with pytest.raises(InvalidInput):
+        Discount.percent_off(percent)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- issuing

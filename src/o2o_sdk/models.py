@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, time, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
@@ -91,7 +91,7 @@ class Discount:
 
     def __attrs_post_init__(self) -> None:
         if self.kind is DiscountKind.PERCENT:
-            if self.percent is None or not (Decimal(0) < self.percent <= Decimal(100)):
+            if self.percent is None or not self.percent.is_finite() or not (Decimal(0) < self.percent <= Decimal(100)):
                 raise InvalidInput("A percent discount needs a percentage above 0 and at most 100.")
         elif self.kind is DiscountKind.AMOUNT:
             if self.amount is None or self.amount.minor <= 0:
@@ -102,7 +102,11 @@ class Discount:
     @classmethod
     def percent_off(cls, percent: int | str | Decimal) -> Discount:
         """``percent`` % off the basket (``Discount.percent_off(15)``)."""
-        return cls(DiscountKind.PERCENT, percent=Decimal(str(percent)))
+        try:
+            value = Decimal(str(percent))
+        except InvalidOperation:
+            raise InvalidInput(f"{percent!r} is not a percentage.") from None
+        return cls(DiscountKind.PERCENT, percent=value)
 
     @classmethod
     def amount_off(cls, amount: Money) -> Discount:

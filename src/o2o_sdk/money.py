@@ -13,7 +13,7 @@ import attrs
 
 from .errors import InvalidInput
 
-__all__ = ["Money", "currency_exponent", "parse_money"]
+__all__ = ["MAX_MINOR", "Money", "currency_exponent", "parse_money"]
 
 # ISO 4217 currencies whose minor unit is not 1/100.
 _EXPONENTS: dict[str, int] = {
@@ -30,16 +30,26 @@ def currency_exponent(currency: str) -> int:
     return _EXPONENTS.get(currency, 2)
 
 
+#: The largest amount, in minor units either way (10^13 euros): what storage, counters and
+#: budgets hold with room to add up, and far beyond any basket.
+MAX_MINOR = 10**15
+
+
 def _check_currency(_: object, __: object, value: str) -> None:
     if not _CURRENCY.fullmatch(value):
         raise InvalidInput(f"{value!r} is not an ISO 4217 currency code like 'EUR'.")
 
 
+def _check_minor(_: object, __: object, value: int) -> None:
+    if not -MAX_MINOR <= value <= MAX_MINOR:
+        raise InvalidInput(f"{value} minor units is beyond the largest amount of money this SDK keeps (10^15).")
+
+
 @attrs.frozen(order=False)
 class Money:
-    """An amount in minor units (cents, pence, yen) of ``currency``."""
+    """An amount in minor units (cents, pence, yen) of ``currency``, at most 10^15 either way."""
 
-    minor: int
+    minor: int = attrs.field(validator=_check_minor)
     currency: str = attrs.field(validator=_check_currency)
 
     @classmethod

@@ -250,7 +250,10 @@ class Offers:
                 raise InvalidInput("A voucher's expiry needs a time zone (e.g. ...+00:00).")
             expiry = expires_at.astimezone(UTC)
         else:
-            expiry = now + (ttl or self._sdk.config.voucher_ttl)
+            try:
+                expiry = now + (ttl or self._sdk.config.voucher_ttl)
+            except OverflowError:
+                raise InvalidInput("A voucher cannot be valid beyond the year 2105.") from None
             if offer.ends_at is not None:
                 latest = (
                     offer.ends_at.replace(tzinfo=UTC) + _LATEST_OFFSET
@@ -473,6 +476,10 @@ class Offers:
         """
         if ttl <= timedelta(0):
             raise InvalidInput("A hold needs a positive time to live.")
+        try:
+            self._sdk.clock.now() + ttl
+        except OverflowError:
+            raise InvalidInput("A hold cannot last beyond the year 9999.") from None
         request = self._request_hash("reserve", token, store_id, customer_id, basket, None) if idempotency_key is not None else ""
         if idempotency_key is not None:
             self._check_key(idempotency_key)
