@@ -124,6 +124,8 @@ def test_values_postgresql_cannot_take_are_invalid_input_and_change_nothing(pg_u
         assert sdk.offers.usage(offer.id).redeemed == 0
         assert sdk.storage.read_journal() == journal
         assert sdk.offers.redeem(voucher.token, "lon-soho", customer_id="ada").customer_id == "ada"
+        with pytest.raises(InvalidInput, match="limit"):  # the storage API itself, below the SDK's checks
+            sdk.storage.list_vouchers(offer.id, -1)
 
 
 def test_a_database_from_a_newer_o2o_sdk_is_refused(storage: Storage, database_url: str) -> None:

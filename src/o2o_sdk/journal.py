@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._checks import check_limit
 from .models import JournalEvent
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ class Journal:
 
     def read(self, after_seq: int = 0, limit: int = 1000, types: Sequence[str] | None = None) -> list[JournalEvent]:
         """Events with ``seq > after_seq``, oldest first."""
-        return self._sdk.storage.read_journal(after_seq, limit, types)
+        return self._sdk.storage.read_journal(after_seq, check_limit(limit), types)
 
     def counts(self) -> dict[str, int]:
         """How many events of each type."""

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from ._checks import check_limit
 from .errors import ConfigurationError, InvalidInput, NotFound, O2OError, PickupRefused, TokenError
 from .models import EventType, JournalEvent, OrderEvent, OrderKind, Pickup, PickupKind, PickupState
 from .offers import VOUCHER_PURPOSE
@@ -200,7 +201,7 @@ class Orders:
 
     def list(self, platform: str | None = None, limit: int = 1000) -> builtins.list[OrderEvent]:
         """Recorded orders (of one platform), oldest first."""
-        return self._sdk.storage.list_orders(platform, limit)
+        return self._sdk.storage.list_orders(platform, check_limit(limit))
 
     # --- mapping platform ids to ours
     def _enrich(self, order: OrderEvent) -> OrderEvent:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._checks import check_limit, cutoff
 from ..errors import InvalidInput, NotFound, TokenError
 from ..models import JournalEvent
 from . import _db
@@ -159,11 +160,14 @@ class Analytics:
         Incremental and idempotent (one row per order event); ``rebuild=True`` drops every
         attribution and starts again (after changing the windows).
         """
+        if batch < 1:
+            raise InvalidInput(f"batch must be 1 or more; got {batch!r}.")
         return attribute_pending(self._sdk.storage, self.events, self._sdk.config.attribution,
                                  self._sdk.clock.now(), batch=batch, rebuild=rebuild)  # fmt: skip
 
     def attributions(self, *, customer_id: str | None = None, model: str | None = None, limit: int = 1000) -> builtins.list[Attribution]:
         """Stored attributions, oldest order first."""
+        check_limit(limit)
         from ._attribution import COLUMNS
 
         where, params = [], []
@@ -279,4 +283,4 @@ class Analytics:
             raise InvalidInput("How old? Give older_than or set the retention (O2O_RETENTION=400d).")
         if keep <= timedelta(0):
             raise InvalidInput("older_than must be positive.")
-        return purge(self._sdk.storage, self._sdk.clock.now() - keep)
+        return purge(self._sdk.storage, cutoff(self._sdk.clock.now(), keep))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
+from .._checks import check_limit, cutoff
 from ..errors import InvalidInput, NotFound, O2OError, PluginError, TokenError
 from ..hookspecs import hookimpl
 from ..ids import new_id
@@ -105,7 +106,10 @@ class Checkins:
     def _customer_token(self, customer_id: str, ttl: timedelta, purpose: str) -> str:
         if ttl <= timedelta(0):
             raise InvalidInput("A token needs a positive lifetime.")
-        expires = self._sdk.clock.now() + ttl
+        try:
+            expires = self._sdk.clock.now() + ttl
+        except OverflowError:
+            raise InvalidInput("A token cannot be valid beyond the year 2105.") from None
         if expires.year >= 2106:
             raise InvalidInput("A token cannot be valid beyond the year 2105.")
         return self._sdk.signer.sign(_codes.encode_customer(customer_id, expires), purpose)
@@ -341,7 +345,7 @@ class Checkins:
         self, *, customer_id: str | None = None, store_id: str | None = None, limit: int = 1000
     ) -> builtins.list[CheckIn]:
         """Check-ins, oldest first, optionally of one customer and/or at one store."""
-        return self._sdk.storage.list_checkins(customer_id, store_id, limit)
+        return self._sdk.storage.list_checkins(customer_id, store_id, check_limit(limit))
 
     def window_start(self, store: Store | str, at: datetime | None = None) -> datetime:
         """Start (UTC) of the check-in window containing ``at`` (default now) at ``store``."""
@@ -366,7 +370,7 @@ class Checkins:
         grace = self._sdk.config.checkin_code_step * (self._sdk.config.checkin_code_grace_steps + 1)
         if older_than < grace:
             raise InvalidInput(f"Keep used codes at least {grace.total_seconds():g} s, while they could still verify.")
-        return self._sdk.storage.forget_used_checkin_codes(self._sdk.clock.now() - older_than)
+        return self._sdk.storage.forget_used_checkin_codes(cutoff(self._sdk.clock.now(), older_than))
 
     # ------------------------------------------------------------------ helpers
     def _store(self, store_id: str) -> Store:

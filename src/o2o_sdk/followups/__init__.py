@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from .._checks import check_limit
 from ..errors import InvalidInput, NotFound, PluginError, Reason, TokenError
 from ..models import (
     Contact,
@@ -173,6 +174,7 @@ class Followups:
     # ------------------------------------------------------------------ planning
     def plan(self, limit: int = 1000) -> int:
         """Plan follow-ups for journal events not planned yet (any process may call it); rows added."""
+        check_limit(limit)
         total = 0
         while True:
             before = self._outbox.cursor("journal")
@@ -255,8 +257,11 @@ class Followups:
     def list(self, *, status: FollowUpStatus | str | None = None, customer_id: str | None = None,
              limit: int = 1000) -> builtins.list[FollowUp]:  # fmt: skip
         """Follow-ups, oldest first, optionally of one status or customer."""
-        value = FollowUpStatus(status).value if status is not None else None
-        return self._outbox.list_rows(value, customer_id, limit)
+        try:
+            value = FollowUpStatus(status).value if status is not None else None
+        except ValueError:
+            raise InvalidInput(f"{status!r} is not a follow-up status ({', '.join(s.value for s in FollowUpStatus)}).") from None
+        return self._outbox.list_rows(value, customer_id, check_limit(limit))
 
     def counts(self) -> dict[str, int]:
         """How many follow-ups are in each status."""

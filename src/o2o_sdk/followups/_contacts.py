@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from .._checks import check_limit
 from ..errors import InvalidInput, NotFound
 from ..models import Consent, Contact
 
@@ -96,7 +97,7 @@ class Contacts:
 
     def list(self, limit: int = 1000) -> builtins.list[Contact]:
         """Contacts by customer id."""
-        return self._outbox.list_contacts(limit)
+        return self._outbox.list_contacts(check_limit(limit))
 
     def grant(self, customer_id: str, channel: str, *, source: str = "api") -> Contact:
         """Record the customer's consent to ``channel`` (``email``, ``sms`` …)."""

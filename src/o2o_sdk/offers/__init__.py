@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from .._checks import check_limit
 from ..errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -538,6 +539,7 @@ class Offers:
 
     def release_expired(self, limit: int = 1000) -> int:
         """Mark holds past their time to live as expired (journaled); returns how many."""
+        check_limit(limit)
         now = self._sdk.clock.now()
         with self._sdk.storage.atomic() as tx:
             expired = tx.expired_reservations(now, limit)

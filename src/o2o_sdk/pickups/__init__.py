@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .._checks import check_limit
 from ..errors import ConfigurationError, InvalidInput, NotFound, O2OError, PickupRefused, Reason, TokenError
 from ..hours import zone
 from ..ids import new_id
@@ -356,6 +357,7 @@ class Pickups:
         """Release pickups not collected by their deadline (held items back to stock, the
         platform told, the customer offered a win-back). Returns those released; run it
         periodically (``o2o pickups sweep``). Safe to run from several processes."""
+        check_limit(limit)
         now = self._sdk.clock.now()
         released: builtins.list[Pickup] = []
         for pickup_id in self.tables.past_deadline(now, _FROM[S.RELEASED], limit):
@@ -381,6 +383,7 @@ class Pickups:
     def list(self, *, store_id: str | None = None, state: PickupState | str | Iterable[PickupState | str] | None = None,
              customer_id: str | None = None, limit: int = 1000) -> builtins.list[Pickup]:  # fmt: skip
         """Pickups, oldest first, filtered by store, state(s) and customer."""
+        check_limit(limit)
         states: builtins.list[PickupState] = []
         if state is not None:
             for s in [state] if isinstance(state, str) else state:

@@ -215,6 +215,8 @@ def _storage_error(exc: Exception) -> StorageError | InvalidInput:
         return IdempotencyKeyTaken("Another request stored a result under this idempotency key first.")
     if isinstance(exc, psycopg.DataError) and "NUL (0x00)" in str(exc):  # raised by psycopg before sending
         return InvalidInput("A text value contains a NUL character (0x00), which PostgreSQL cannot store or look up.")
+    if isinstance(exc, psycopg.errors.InvalidRowCountInLimitClause):
+        return InvalidInput("A limit must be 0 or more.")
     if isinstance(exc, psycopg.errors.ProgramLimitExceeded):  # e.g. a value too long for its index
         return InvalidInput(f"A value is too large for PostgreSQL: {_safe(exc)}")
     return StorageError(f"PostgreSQL error: {_safe(exc)}")
