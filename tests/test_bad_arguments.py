@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from conftest import DEMO_STORES, TEST_KEYS
 
-from o2o_sdk import O2O, Config, FrozenClock, InvalidInput
+from o2o_sdk import O2O, Config, Discount, FrozenClock, InvalidInput, Offer
 
 HUGE = timedelta(days=10**8)  # past the calendar from any date
 
@@ -30,7 +30,14 @@ CALLS: dict[str, Callable[[O2O], Any]] = {
     "analytics.attributions(limit=-1)": lambda sdk: sdk.analytics.attributions(limit=-1),
     "analytics.attribute(batch=0)": lambda sdk: sdk.analytics.attribute(batch=0),
     "checkins.session_token(ttl=HUGE)": lambda sdk: sdk.checkins.session_token("ada", ttl=HUGE),
+    "offers.issue_many(offer, 10**12)": lambda sdk: sdk.offers.issue_many(_offer(sdk), 10**12),  # was a MemoryError
+    "offers.issue_many(offer, 5, batch_size=0)": lambda sdk: sdk.offers.issue_many(_offer(sdk), 5, batch_size=0),
+    "pickups.create(quantity=10**30)": lambda sdk: sdk.pickups.create("lon-soho", [{"sku": "mug", "quantity": 10**30}]),
 }
+
+
+def _offer(sdk: O2O) -> Offer:
+    return sdk.offers.create("5% off", Discount.percent_off(5))
 
 
 @pytest.fixture

@@ -65,6 +65,8 @@ __all__ = ["Offers"]
 
 VOUCHER_PURPOSE = "voucher"
 MAX_IDEMPOTENCY_KEY = 255
+#: The most vouchers one ``issue_many`` call makes (they are all returned, so all in memory).
+MAX_BULK_ISSUE = 1_000_000
 #: The westernmost UTC offset in use (UTC-12): the last instant a local wall time occurs.
 _LATEST_OFFSET = timedelta(hours=12)
 
@@ -216,9 +218,13 @@ class Offers:
         offer = self.get(offer) if isinstance(offer, str) else offer
         if not offer.active:
             raise InvalidInput(f"Offer {offer.id} is inactive; it cannot issue vouchers.")
+        if batch_size < 1:
+            raise InvalidInput(f"batch_size must be 1 or more; got {batch_size!r}.")
+        if isinstance(customers, int) and not 1 <= customers <= MAX_BULK_ISSUE:
+            raise InvalidInput(f"Issue from 1 to {MAX_BULK_ISSUE:,} vouchers per call; got {customers:,}.")
         targets: builtins.list[str | None] = [None] * customers if isinstance(customers, int) else list(customers)
-        if isinstance(customers, int) and customers < 1:
-            raise InvalidInput("Issue at least one voucher.")
+        if len(targets) > MAX_BULK_ISSUE:
+            raise InvalidInput(f"Issue at most {MAX_BULK_ISSUE:,} vouchers per call; got {len(targets):,} customers.")
         now = self._sdk.clock.now()
         expiry = self._expiry(offer, now, expires_at, ttl)
         signer = self._sdk.signer

@@ -60,12 +60,14 @@ if TYPE_CHECKING:
 
     from ..sdk import O2O
 
-__all__ = ["PASS_PATH", "PASS_PURPOSE", "Pickups", "Slot", "OPEN_STATES", "FINAL_STATES"]
+__all__ = ["FINAL_STATES", "MAX_QUANTITY", "OPEN_STATES", "PASS_PATH", "PASS_PURPOSE", "Pickups", "Slot"]
 
 log = logging.getLogger("o2o_sdk.pickups")
 
 PASS_PURPOSE = "pickup"
 PASS_PATH = "pickup"
+#: The most units of one line a pickup takes (what the holds' INTEGER column and any counter keep).
+MAX_QUANTITY = 100_000
 
 S = PickupState
 #: States in which the pickup still waits for the customer.
@@ -115,8 +117,8 @@ def _lines(items: Iterable[OrderLine | Mapping[str, Any]]) -> tuple[OrderLine, .
             raise InvalidInput(f"Items are OrderLine or {{'sku', 'quantity'}}, not {type(item).__name__}.", code="invalid_item")
         if not item.sku or not str(item.sku).strip():
             raise InvalidInput("An item needs its SKU.", code="invalid_item")
-        if not isinstance(item.quantity, int) or isinstance(item.quantity, bool) or item.quantity < 1:
-            raise InvalidInput(f"The quantity of {item.sku} must be a whole number of at least 1.", code="invalid_item")
+        if not isinstance(item.quantity, int) or isinstance(item.quantity, bool) or not 1 <= item.quantity <= MAX_QUANTITY:
+            raise InvalidInput(f"The quantity of {item.sku} must be a whole number from 1 to {MAX_QUANTITY:,}.", code="invalid_item")
         out.append(item)
     return tuple(out)
 
