@@ -157,6 +157,10 @@ def test_postgresql_needs_db_upgrade_first(pg_url: str, monkeypatch: pytest.Monk
         (["offers", "create", "--title", "X", "--percent", "10", "--max-total", "0"], ["--max-total"]),
         (["--database", "mysql://shop@db/o2o", "offers", "list"], ["mysql", "[configuration_error]"]),
         (["--database", "sqlite://relative.db", "offers", "list"], ["three slashes"]),
+        (["stores", "poster", "lon-soho", "--out", "/nonexistent-o2o-dir/poster.svg"], ["/nonexistent-o2o-dir/poster.svg", "[os_error]"]),
+        (["stores", "export", "--out", "/nonexistent-o2o-dir/stores.geojson"], ["/nonexistent-o2o-dir", "[os_error]"]),
+        (["offers", "create", "--title", "X", "--percent", "10", "--budget", "1e999 EUR"], ["1,002-digit", "[invalid_input]"]),
+        (["offers", "create", "--title", "X", "--percent", "nan"], ["percent", "[invalid_input]"]),
     ],
 )
 def test_a_user_mistake_prints_one_error_line(

@@ -128,6 +128,21 @@ def test_values_postgresql_cannot_take_are_invalid_input_and_change_nothing(pg_u
             sdk.storage.list_vouchers(offer.id, -1)
 
 
+@pytest.mark.postgres
+def test_a_postgresql_url_that_cannot_connect_says_why(pg_url: str) -> None:
+    """The cause (refused, no such database), at once, not the pool's timeout 30 s later."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StorageError, match="Connection refused"):
+        make(f"postgresql://127.0.0.1:{port}/test")
+    base = pg_url.split("?")[0].rsplit("/", 1)[0]
+    with pytest.raises(StorageError, match='database "o2o_no_such_db" does not exist'):
+        make(f"{base}/o2o_no_such_db")
+
+
 def test_a_database_from_a_newer_o2o_sdk_is_refused(storage: Storage, database_url: str) -> None:
     storage.migrate()
     execute(database_url, "UPDATE o2o_meta SET value = ? WHERE key = 'schema_version'", (str(LATEST + 1),))

@@ -42,7 +42,9 @@ def _check_currency(_: object, __: object, value: str) -> None:
 
 def _check_minor(_: object, __: object, value: int) -> None:
     if not -MAX_MINOR <= value <= MAX_MINOR:
-        raise InvalidInput(f"{value} minor units is beyond the largest amount of money this SDK keeps (10^15).")
+        digits = len(str(abs(value)))
+        shown = str(value) if digits <= 30 else f"a {digits:,}-digit number of"
+        raise InvalidInput(f"{shown} minor units is beyond the largest amount of money this SDK keeps (10^15).")
 
 
 @attrs.frozen(order=False)

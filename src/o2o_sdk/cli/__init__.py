@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Output piped into a command that stopped reading (e.g. `| head`).
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as exc:  # a file that cannot be written or read (--out in a missing folder …)
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"o2o: error: {exc.strerror or exc}{where} [os_error]", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,6 +106,10 @@ class PostgresStorage(SQLStorage):
             )
         super().__init__(converter, PostgresDialect())
         self.url = url
+        try:  # one connection first: a wrong host, port, password or database fails now, with its cause
+            psycopg.connect(url, connect_timeout=10).close()
+        except Exception as exc:  # psycopg.Error, or a malformed URL (ProgrammingError, ValueError)
+            raise StorageError(f"Cannot connect to PostgreSQL: {_safe(exc)}") from None
         try:
             self._pool = ConnectionPool(
                 url, min_size=1, max_size=pool_size, kwargs={"autocommit": True}, open=True, timeout=30
