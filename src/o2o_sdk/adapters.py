@@ -310,7 +310,11 @@ class Adapters:
             return self._adapters[name]
         except KeyError:
             known = ", ".join(sorted(self._adapters)) or "none"
-            raise NotFound(f"No adapter for the platform {name!r} (registered: {known}).") from None
+            hint = ""
+            if self._sdk.plugins.pm.has_plugin(name):  # installed, but its settings registered no adapter
+                hint = (f" The {name} plugin is installed but not configured: set its O2O_{name.upper()}_* settings"
+                        f" (environment or Config.plugin_config[{name!r}]).")  # fmt: skip
+            raise NotFound(f"No adapter for the platform {name!r} (registered: {known}).{hint}") from None
 
     def __contains__(self, name: object) -> bool:
         self._collect()

@@ -116,6 +116,19 @@ def test_unknown_adapter_is_not_found(o2o_sdk: O2O) -> None:
     with pytest.raises(NotFound) as caught:
         o2o_sdk.adapters.get("nope")
     assert "registered: none" in caught.value.message
+    assert "installed" not in caught.value.message
+
+
+def test_an_installed_adapter_plugin_without_its_settings_says_which_settings(o2o_sdk: O2O) -> None:
+    class Unconfigured:  # like an adapter package's plugin when its O2O_ACME_* settings are missing
+        @hookimpl
+        def o2o_register_adapters(self, sdk, register):
+            return None
+
+    o2o_sdk.plugins.register(Unconfigured(), name="acme")
+    with pytest.raises(NotFound) as caught:
+        o2o_sdk.adapters.get("acme")
+    assert "installed but not configured" in caught.value.message and "O2O_ACME_*" in caught.value.message
 
 
 def test_undeclared_capabilities_are_not_supported(o2o_make_sdk) -> None:
