@@ -418,8 +418,9 @@ def webhook_endpoint(sdk: O2O, platform: str) -> Any:
     for ``o2o_register_routes``: ``register("/webhooks/shopify", webhook_endpoint(sdk, "shopify"),
     methods=["POST"])``. Answers 200 with counts (``recorded``, ``duplicates``: orders or
     deliveries recorded before, ``cancelled``: orders the platform cancelled), 401 for a bad signature, 400 for an unreadable
-    payload, 503 (with ``Retry-After``) when a platform call or our own storage failed, so the
-    platform delivers again. Needs the ``web`` extra (Starlette)."""
+    payload, 422 for a verified one the SDK refuses as invalid (retrying cannot help), 503 (with
+    ``Retry-After``) when a platform call or our own storage failed, so the platform delivers
+    again. Needs the ``web`` extra (Starlette)."""
 
     async def endpoint(request: Any) -> Any:
         from starlette.concurrency import run_in_threadpool
@@ -433,6 +434,9 @@ def webhook_endpoint(sdk: O2O, platform: str) -> Any:
         except WebhookRejected as exc:
             log.warning("%s webhook rejected: %s", platform, exc.code)
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=_STATUS_BY_CODE.get(exc.code, 400))
+        except InvalidInput as exc:  # a verified delivery we can never take (e.g. 10^6 units to collect): no retry helps
+            log.error("%s webhook cannot be recorded: %s: %s", platform, exc.code, exc.message)
+            return JSONResponse({"error": "unprocessable", "message": exc.message}, status_code=422)
         except PlatformError as exc:  # e.g. fetching the order failed: the platform retries a 503
             log.warning("%s webhook: the platform call failed: %s", platform, exc.code)
             return JSONResponse({"error": exc.code, "message": exc.message}, status_code=503, headers={"Retry-After": "30"})

@@ -14,6 +14,7 @@ from o2o_sdk import (
     Config,
     Discount,
     InvalidInput,
+    Money,
     NotFound,
     NotSupported,
     OrderEvent,
@@ -58,6 +59,8 @@ class Acme(AdapterBase):
             from o2o_sdk.http import PlatformError
 
             raise PlatformError("acme answered HTTP 502 while we fetched the order", code="http_502")
+        if request.body == b"huge":  # verified, but a value the SDK refuses (an adapter that does not check it)
+            Money(10**20, "EUR")
         order_id, _, flag = request.body.decode().partition(":")
         return [OrderEvent("acme", order_id, OrderKind.ONLINE, sdk.clock.now(), delivery_id=request.header("x-acme-id"),
                            cancelled=flag == "cancelled")]  # fmt: skip
@@ -199,6 +202,9 @@ def test_webhook_endpoint_answers_by_outcome(o2o_make_sdk) -> None:
     assert client.post("/hooks/zzz", content=b"x").status_code == 404
     down = client.post("/hooks/acme", content=b"platform-down", headers={"X-Acme-Signature": "ok"})
     assert (down.status_code, down.headers["retry-after"], down.json()["error"]) == (503, "30", "http_502")
+    # A verified delivery the SDK refuses as invalid: retrying cannot help, so 422, not 503.
+    huge = client.post("/hooks/acme", content=b"huge", headers={"X-Acme-Signature": "ok"})
+    assert (huge.status_code, huge.json()["error"]) == (422, "unprocessable") and "retry-after" not in huge.headers
 
 
 def _dispatch(sdk: O2O):

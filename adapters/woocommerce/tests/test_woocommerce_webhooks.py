@@ -13,6 +13,7 @@ from woo_fake import (
     OLD_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
     delivery,
+    flat_rate_line,
     line_item,
     local_pickup_line,
     meta,
@@ -275,12 +276,24 @@ def test_payload_missing_fields_is_rejected(sdk, missing: str) -> None:
     json.dumps({**order_payload(), "line_items": [{"id": 1, "quantity": "two", "sku": "A"}]}).encode(),
     json.dumps({**order_payload(), "line_items": [{"id": 1, "quantity": 1, "sku": "", "product_id": 0}]}).encode(),
     json.dumps({**order_payload(), "shipping_lines": "pickup"}).encode(),
+    # found by fuzzing signed payloads: these raised decimal.InvalidOperation, InvalidInput (a 503
+    # the platform retries for ever) and TypeError instead of a 400
+    json.dumps({**order_payload(), "total": "1e999"}).encode(),
+    json.dumps({**order_payload(), "total": "99999999999999999999.99"}).encode(),
+    json.dumps({**order_payload(), "line_items": [{**line_item(), "subtotal": 1e308}]}).encode(),
 ])  # fmt: skip
 def test_unreadable_payloads_are_rejected(sdk, raw: bytes) -> None:
     with pytest.raises(WebhookRejected) as caught:
         handle(sdk, delivery(None, raw=raw))
     assert caught.value.code == "malformed_payload"
     assert orders(sdk) == []
+
+
+@pytest.mark.parametrize("method_id", [{"id": "local_pickup"}, ["local_pickup"], None, 5])
+def test_a_shipping_method_that_is_not_a_string_is_not_a_pickup(sdk, method_id: object) -> None:
+    payload = order_payload(shipping_lines=[{**flat_rate_line(), "method_id": method_id}])
+    [result] = handle(sdk, delivery(payload))  # was a TypeError (unhashable) for a dict or list
+    assert result.recorded and result.order.pickup is None
 
 
 # ------------------------------------------------------------------ local pickup (issue #10)

@@ -13,7 +13,16 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from o2o_sdk import Money, OrderEvent, OrderKind, OrderLine, PickupDetails, WebhookRejected, WebhookRequest
+from o2o_sdk import (
+    InvalidInput,
+    Money,
+    OrderEvent,
+    OrderKind,
+    OrderLine,
+    PickupDetails,
+    WebhookRejected,
+    WebhookRequest,
+)
 from o2o_sdk.http import Secret, verify_hmac_sha256_base64
 from o2o_sdk.money import currency_exponent
 
@@ -114,7 +123,10 @@ def _money(amount: Any, currency: str, what: str) -> Money:
     if not value.is_finite():
         raise _malformed(f"{what} {amount!r} is not an amount.")
     exp = currency_exponent(currency)
-    return Money(int(value.scaleb(exp).quantize(Decimal(1), ROUND_HALF_EVEN)), currency)
+    try:
+        return Money(int(value.scaleb(exp).quantize(Decimal(1), ROUND_HALF_EVEN)), currency)
+    except (InvalidOperation, InvalidInput):  # more digits than a decimal holds, or beyond Money's range
+        raise _malformed(f"{what} {amount!r} is not an amount this shop can take.") from None
 
 
 def pickup_line(payload: dict[str, Any]) -> dict[str, Any] | None:
@@ -123,7 +135,7 @@ def pickup_line(payload: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(lines, list):
         raise _malformed("shipping_lines is not a list.")
     for line in lines:
-        if isinstance(line, dict) and line.get("method_id") in PICKUP_METHODS:
+        if isinstance(line, dict) and isinstance(line.get("method_id"), str) and line["method_id"] in PICKUP_METHODS:
             return line
     return None
 
