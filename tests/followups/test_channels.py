@@ -24,7 +24,15 @@ from o2o_sms import SmsChannel
 from o2o_smtp import SmtpChannel
 from o2o_webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookChannel, verify_signature
 
-from o2o_sdk import O2O, FollowUpPlan, FollowUpStatus, FollowUpTemplate, PermanentDeliveryError, TransientDeliveryError
+from o2o_sdk import (
+    O2O,
+    FollowUpPlan,
+    FollowUpStatus,
+    FollowUpTemplate,
+    OutboundMessage,
+    PermanentDeliveryError,
+    TransientDeliveryError,
+)
 
 from .conftest import Sink
 
@@ -118,6 +126,13 @@ def test_smtp_refusals_retry_when_temporary_and_die_when_permanent(make_shop: Ca
     assert shop.followups.run_once().dead == 1
     assert shop.followups.find("k2").last_error.startswith("smtp_recipient_refused")  # type: ignore[union-attr]
     assert box.messages == []
+
+
+def test_smtp_subject_is_one_line_whatever_the_filled_in_values() -> None:
+    channel = SmtpChannel("shop@shop.example", host="127.0.0.1", port=25)
+    message = OutboundMessage("fu_1", "email", "ada@example.com", "Thanks for visiting Soho\r\nBcc: x@evil.example", "Hi")
+    email = channel.build(message, "key-1")
+    assert email["Subject"] == "Thanks for visiting Soho Bcc: x@evil.example" and email["Bcc"] is None
 
 
 def test_smtp_server_down_is_transient() -> None:

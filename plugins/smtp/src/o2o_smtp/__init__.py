@@ -87,7 +87,9 @@ class SmtpChannel(ChannelBase):
         domain = self.sender.rsplit("@", 1)[-1] or "o2o.invalid"
         email["From"] = self.sender
         email["To"] = message.to
-        email["Subject"] = message.subject
+        # A subject is one line: a line break from a filled-in value (a store or customer name)
+        # would make the email library refuse the header (or, elsewhere, inject another).
+        email["Subject"] = " ".join(message.subject.split())
         email["Date"] = formatdate(localtime=False)
         email["Message-ID"] = f"<{idempotency_key}@{domain}>"
         for key, value in message.headers.items():
