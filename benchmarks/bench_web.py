@@ -155,46 +155,13 @@ def _has(module: str) -> bool:
 # --------------------------------------------------------------------------- client
 
 
-async def _load(port: int, requests: list[bytes], clients: int, time_limit: float) -> tuple[float, list[float], int, int]:
-    queue = iter(requests)
-    latencies: list[float] = []
-    errors = 0
-    sent = 0
-    deadline = time.monotonic() + time_limit
-
-    async def worker() -> None:
-        nonlocal errors, sent
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            for raw in queue:
-                if time.monotonic() > deadline:
-                    break
-                sent += 1
-                start = time.perf_counter()
-                writer.write(raw)
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.split(b"\r\n"):
-                    if line[:15].lower() == b"content-length:":
-                        length = int(line[15:])
-                if length:
-                    await reader.readexactly(length)
-                latencies.append(time.perf_counter() - start)
-                if head[9:12] not in (b"200", b"201"):
-                    errors += 1
-        finally:
-            writer.close()
-
-    began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return time.perf_counter() - began, latencies, errors, sent
-
-
-async def _load_paced(port: int, requests: list[bytes], clients: int, rate: float,
-                      time_limit: float) -> tuple[float, list[float], int, int]:  # fmt: skip
-    """Open loop: request ``i`` is due at ``i / rate`` seconds, whatever the answers before it;
-    a free connection sends the next one when it is due. Its latency counts from when it was
-    due, so time spent waiting for a free connection is counted (no coordinated omission)."""
+async def _load(port: int, requests: list[bytes], clients: int, time_limit: float,
+                rate: float | None = None) -> tuple[float, list[float], int, int]:  # fmt: skip
+    """Send ``requests`` over ``clients`` keep-alive connections. Closed loop (``rate`` None):
+    each connection sends its next request when the answer to the last one arrives. Open loop:
+    request ``i`` is due at ``i / rate`` seconds, whatever the answers before it, and a free
+    connection sends it when it is due; its latency counts from then, so time spent waiting
+    for a free connection is counted too (no coordinated omission)."""
     queue = iter(enumerate(requests))
     latencies: list[float] = []
     errors = 0
@@ -209,10 +176,12 @@ async def _load_paced(port: int, requests: list[bytes], clients: int, rate: floa
             for i, raw in queue:
                 if time.monotonic() > deadline:
                     break
-                due = began + i / rate
-                wait = due - time.perf_counter()
-                if wait > 0:
-                    await asyncio.sleep(wait)
+                if rate is None:
+                    start = time.perf_counter()
+                else:
+                    start = began + i / rate
+                    if (wait := start - time.perf_counter()) > 0:
+                        await asyncio.sleep(wait)
                 sent += 1
                 writer.write(raw)
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -222,7 +191,7 @@ async def _load_paced(port: int, requests: list[bytes], clients: int, rate: floa
                         length = int(line[15:])
                 if length:
                     await reader.readexactly(length)
-                latencies.append(time.perf_counter() - due)
+                latencies.append(time.perf_counter() - start)
                 if head[9:12] not in (b"200", b"201"):
                     errors += 1
         finally:
@@ -311,7 +280,7 @@ def _run_backend(label: str, url: str, n: int, clients: int, time_limit: float, 
     if rate:
         work = [_redeem_request(port, key, t) for t in tokens[WARMUP + n:]]
         cpu, db, own = _cpu_seconds(server.pid, many), sum(map(_cpu_seconds, pids)), time.process_time()
-        secs, plat, perr, _ = asyncio.run(_load_paced(port, work, clients, rate, time_limit))
+        secs, plat, perr, _ = asyncio.run(_load(port, work, clients, time_limit, rate))
         results.append(Result(f"{label}: POST /api/pos/v1/redeem ({named}{f', {workers} workers' if many else ''}), "
                               f"paced at {rate:,.0f} req/s", len(plat), secs, plat, perr,
                               _cpu_seconds(server.pid, many) - cpu, sum(map(_cpu_seconds, pids)) - db if pids else None,
