@@ -112,13 +112,18 @@ class Orders:
 
     def _pickup(self, order: OrderEvent) -> Pickup | None:
         """The order's pickup, created once (also on a redelivery, should the first attempt
-        have stopped between recording the order and creating its pickup)."""
+        have stopped between recording the order and creating its pickup).
+
+        A pickup that can never be created (its location is not one of our stores, its items
+        are invalid) is logged and the order stays recorded without it; any other failure (the
+        database) is raised, so that the webhook asks the platform to deliver again and the
+        redelivery creates the pickup."""
         if order.pickup is None:
             return None
         try:
             return self._sdk.pickups.from_order(order)
-        except O2OError as exc:
-            log.warning("%s order %s: no pickup created: %s", order.platform, order.order_id, exc)
+        except (InvalidInput, PickupRefused) as exc:
+            log.error("%s order %s: no pickup created: %s", order.platform, order.order_id, exc)
             return None
 
     def _customer_of(self, order: OrderEvent) -> str | None:

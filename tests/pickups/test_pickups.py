@@ -34,6 +34,7 @@ from o2o_sdk import (
     PickupRefused,
     PickupState,
     SigningKey,
+    StorageError,
     Store,
     TokenError,
     hookimpl,
@@ -478,6 +479,27 @@ def test_a_platform_refusal_is_journaled_and_the_step_stands(sdk: O2O) -> None:
 def test_a_pickup_order_for_an_unknown_location_is_recorded_without_a_pickup(sdk: O2O) -> None:
     recorded = sdk.orders.record(pickup_order("o-3", "d-4"))
     assert recorded.recorded and recorded.pickup is None and sdk.pickups.list() == []
+
+
+def test_a_database_failure_while_creating_the_pickup_is_raised_and_the_redelivery_creates_it(
+    sdk: O2O, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not swallowed like an unknown location: the webhook then answers 503, the platform
+    delivers again, and the order (recorded the first time) gets its pickup."""
+    sdk.stores.add(Store("lon-soho", "London Soho", "Europe/London", 51.5136, -0.1365, "", ("pickup",),
+                         external_ids={"shopfront": "SF-LON"}))  # fmt: skip
+    real = sdk.pickups.from_order
+
+    def failing(order: OrderEvent) -> Pickup | None:
+        raise StorageError("PostgreSQL error: the server closed the connection")
+
+    monkeypatch.setattr(sdk.pickups, "from_order", failing)
+    with pytest.raises(StorageError):
+        sdk.orders.record(pickup_order("o-4", "d-5"))
+    assert sdk.orders.get("shopfront", "o-4").order_id == "o-4" and sdk.pickups.list() == []
+    monkeypatch.setattr(sdk.pickups, "from_order", real)
+    again = sdk.orders.record(pickup_order("o-4", "d-5"))
+    assert not again.recorded and again.pickup is not None and again.pickup.order_id == "o-4"
 
 
 # ------------------------------------------------------------------ hooks
