@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from ._checks import check_limit
-from .errors import ConfigurationError, InvalidInput, NotFound, O2OError, PickupRefused, TokenError
+from .errors import ConfigurationError, InvalidInput, NotFound, PickupRefused, TokenError
 from .models import EventType, JournalEvent, OrderEvent, OrderKind, Pickup, PickupKind, PickupState
 from .offers import VOUCHER_PURPOSE
 from .tokens import decode_voucher_payload
@@ -184,11 +184,8 @@ class Orders:
         if order.kind is not OrderKind.IN_STORE or customer_id is None or order.store_id is None:
             return None
         window = self._sdk.config.pickups.tryon_window
-        try:
-            candidates = self._sdk.pickups.list(store_id=order.store_id, customer_id=customer_id,
-                                                state=(PickupState.ARRIVED, PickupState.HANDED_OVER))  # fmt: skip
-        except O2OError:
-            return None
+        candidates = self._sdk.pickups.list(store_id=order.store_id, customer_id=customer_id,
+                                            state=(PickupState.ARRIVED, PickupState.HANDED_OVER))  # fmt: skip
         best: Pickup | None = None
         for p in candidates:
             if p.kind is not PickupKind.RESERVATION or p.arrived_at is None:

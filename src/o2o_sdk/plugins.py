@@ -24,7 +24,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import PluginError, StorageError
 
 if TYPE_CHECKING:
     import cattrs
@@ -214,7 +214,9 @@ class PluginHost:
 
     # --- follow-ups
     def plan_followups(self, sdk: O2O, event: JournalEvent) -> list[FollowUpPlan]:
-        """Every plan of every implementation; a failing or misbehaving one is logged and skipped."""
+        """Every plan of every implementation; a failing or misbehaving one is logged and skipped,
+        except for a failing database (:class:`StorageError`), which is raised: planning then
+        stops before its cursor moves, and the event is planned again on the next run."""
         from .models import FollowUpPlan
 
         plans: list[FollowUpPlan] = []
@@ -223,6 +225,8 @@ class PluginHost:
                 continue
             try:
                 result = impl.function(**{k: v for k, v in {"sdk": sdk, "event": event}.items() if k in impl.argnames})
+            except StorageError:
+                raise
             except Exception:
                 log.exception("plugin %s failed in o2o_plan_followups for event %s", impl.plugin_name, event.seq)
                 continue

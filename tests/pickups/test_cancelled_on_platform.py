@@ -35,6 +35,7 @@ from o2o_sdk import (
     PickupDetails,
     PickupRefused,
     PickupState,
+    StorageError,
     Store,
     hookimpl,
 )
@@ -241,6 +242,27 @@ def test_a_cancellation_through_the_sdk_still_tells_the_platform_and_alerts_nobo
     again = sdk.orders.record(order(delivery="d-2", cancelled=True))
     assert again.pickup is not None and again.pickup.reason == "out of stock" and again.pickup.version == 2
     assert platform.told == [("o-1", "placed", "cancelled")] and len(cancelled_events(sdk)) == 1
+
+
+def test_a_database_failure_while_planning_the_ready_message_does_not_lose_it(
+    sdk: O2O, platform: Shopfront, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass data is read while planning: a failing read is raised (the journal cursor
+    stays) instead of planning nothing for the event, as it did for any error."""
+    pickup = sdk.orders.record(order()).pickup
+    assert pickup is not None
+    sdk.pickups.ready(pickup.id, deadline=clock.now() + timedelta(days=1))
+    real = sdk.pickups.get
+
+    def failing(pickup_id: str) -> Pickup:
+        raise StorageError("PostgreSQL error: the server closed the connection")
+
+    monkeypatch.setattr(sdk.pickups, "get", failing)
+    with pytest.raises(StorageError):
+        sdk.followups.plan()
+    monkeypatch.setattr(sdk.pickups, "get", real)
+    sdk.followups.plan()
+    assert {f.flow for f in sdk.followups.list(customer_id="sf-cus-9")} == {"pickup_ready", "pickup_reminder"}
 
 
 def test_the_customers_pending_pickup_messages_are_skipped(sdk: O2O, platform: Shopfront, clock: FrozenClock) -> None:

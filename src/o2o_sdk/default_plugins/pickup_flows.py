@@ -25,7 +25,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ..errors import O2OError
+from ..errors import NotFound, PickupRefused
 from ..hookspecs import hookimpl
 from ..models import (
     CheckIn,
@@ -102,11 +102,13 @@ def o2o_register_templates(sdk: O2O, register: Callable[[FollowUpTemplate], None
 
 
 def _pass_data(sdk: O2O, pickup_id: str) -> dict[str, str] | None:
+    # Only a pickup that is gone plans nothing: a failing database is raised, and planning
+    # runs again (the transactional "ready" message must not be lost to a blip).
     try:
         pickup = sdk.pickups.get(pickup_id)
-        described = sdk.pickups.describe(pickup)
-    except O2OError:
+    except NotFound:
         return None
+    described = sdk.pickups.describe(pickup)
     return {**described, "pickup_id": pickup.id, "pass_url": sdk.pickups.pass_url(pickup), "store_id": pickup.store_id}
 
 
@@ -155,7 +157,7 @@ def _store_name(sdk: O2O, store_id: str | None) -> str:
         return "our store"
     try:
         return sdk.stores.get(store_id).name
-    except O2OError:
+    except NotFound:
         return "our store"
 
 
@@ -166,7 +168,7 @@ def o2o_check_followup(sdk: O2O, followup: FollowUp, contact: Contact) -> str | 
         return None
     try:
         pickup = sdk.pickups.get(str(followup.data.get("pickup_id", "")))
-    except O2OError:
+    except NotFound:  # a failing database is raised: the send is retried, not given up
         return "pickup_gone"
     if (waiting and pickup.state is not PickupState.READY) or (still_open and pickup.state.final):
         return f"pickup_{pickup.state.value}"
@@ -180,5 +182,5 @@ def o2o_after_checkin(sdk: O2O, checkin: CheckIn) -> None:
             continue
         try:
             sdk.pickups.arrived(pickup.id, method=f"checkin:{checkin.method}")
-        except O2OError:  # a concurrent step got there first
+        except PickupRefused:  # a concurrent step got there first
             continue
