@@ -6,13 +6,14 @@ database failed), and never read differently by one backend (SQLite takes ``LIMI
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from conftest import DEMO_STORES, TEST_KEYS
 
 from o2o_sdk import O2O, Config, Discount, FrozenClock, InvalidInput, Offer
+from o2o_sdk.hours import OpeningHours
 
 HUGE = timedelta(days=10**8)  # past the calendar from any date
 
@@ -33,6 +34,11 @@ CALLS: dict[str, Callable[[O2O], Any]] = {
     "offers.issue_many(offer, 10**12)": lambda sdk: sdk.offers.issue_many(_offer(sdk), 10**12),  # was a MemoryError
     "offers.issue_many(offer, 5, batch_size=0)": lambda sdk: sdk.offers.issue_many(_offer(sdk), 5, batch_size=0),
     "pickups.create(quantity=10**30)": lambda sdk: sdk.pickups.create("lon-soho", [{"sku": "mug", "quantity": 10**30}]),
+    # the hours' look-ahead and look-back ran off the calendar (OverflowError)
+    "stores.near(open_at=9999-12-31)": lambda sdk: sdk.stores.near(51.5, -0.13, open_at=datetime(9999, 12, 31, 23, tzinfo=UTC)),
+    "stores.near(open_at=0001-01-01)": lambda sdk: sdk.stores.near(51.5, -0.13, open_at=datetime(1, 1, 1, 1, tzinfo=UTC)),
+    "stores.near(open_for=10**6 days)": lambda sdk: sdk.stores.near(51.5, -0.13, open_now=True, open_for=timedelta(days=10**6)),
+    "OpeningHours.status(9999-12-31)": lambda sdk: OpeningHours.always_open().status(datetime(9999, 12, 31, 23, tzinfo=UTC), "UTC"),
 }
 
 

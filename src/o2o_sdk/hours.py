@@ -33,7 +33,7 @@ import attrs
 
 from .errors import InvalidInput
 
-__all__ = ["DAYS", "Closure", "HoursStatus", "Interval", "OpeningHours", "zone"]
+__all__ = ["DAYS", "Closure", "HoursStatus", "Interval", "OpeningHours", "check_instant", "zone"]
 
 #: Day keys of the weekly schedule, Monday first (``date.weekday()`` order).
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -47,6 +47,7 @@ _SHIFT_MARGIN = 180.0
 #: next_closing gives up (a store open around the clock has no next closing).
 _OPENING_HORIZON_DAYS = 400
 _CLOSING_HORIZON_DAYS = 8
+_EARLIEST, _LATEST = date(2, 1, 1), date(9997, 12, 31)
 
 
 def _hours_error(message: str) -> InvalidInput:
@@ -444,7 +445,16 @@ class OpeningHours:
 
 
 def _aware(at: datetime, z: tzinfo) -> datetime:
+    check_instant(at)
     return at.replace(tzinfo=z) if at.tzinfo is None else at
+
+
+def check_instant(at: datetime, what: str = "The time") -> datetime:
+    """``at`` if hours can be evaluated at it: from year 2 to year 9997, which leaves the rules
+    room to look back a day and ahead more than a year; :class:`InvalidInput` otherwise."""
+    if not _EARLIEST <= at.date() <= _LATEST:
+        raise InvalidInput(f"{what} {at.isoformat()} is outside the years 2 to 9997 that opening hours are evaluated in.")
+    return at
 
 
 def _wall(local: datetime) -> float:

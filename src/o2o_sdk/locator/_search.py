@@ -29,7 +29,7 @@ from ..geo import (
     short_geodesic,
     vincenty,
 )
-from ..hours import _SHIFT_MARGIN, zone
+from ..hours import _SHIFT_MARGIN, check_instant, zone
 from ._models import StoreMatch, StoreQuery
 
 if TYPE_CHECKING:
@@ -62,8 +62,10 @@ def validate_query(query: StoreQuery) -> StoreQuery:
         raise InvalidInput(f"The radius must be 0 or more metres, got {query.radius_m!r}.")
     if query.k is None and query.radius_m is None and query.bbox is None:
         raise InvalidInput("Give k, a radius or a bounding box; an unbounded search would return every store.")
-    if query.open_for is not None and query.open_for < timedelta(0):
-        raise InvalidInput("open_for cannot be negative.")
+    if query.open_for is not None and not timedelta(0) <= query.open_for <= timedelta(days=366):
+        raise InvalidInput("open_for must be from 0 to 366 days.")
+    if query.open_at is not None:
+        check_instant(query.open_at, "open_at")
     if query.min_quantity < 1:
         raise InvalidInput("min_quantity must be at least 1.")
     if (lat, lon) != (query.latitude, query.longitude):
