@@ -6,7 +6,7 @@ database failed), and never read differently by one backend (SQLite takes ``LIMI
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -39,6 +39,12 @@ CALLS: dict[str, Callable[[O2O], Any]] = {
     "stores.near(open_at=0001-01-01)": lambda sdk: sdk.stores.near(51.5, -0.13, open_at=datetime(1, 1, 1, 1, tzinfo=UTC)),
     "stores.near(open_for=10**6 days)": lambda sdk: sdk.stores.near(51.5, -0.13, open_now=True, open_for=timedelta(days=10**6)),
     "OpeningHours.status(9999-12-31)": lambda sdk: OpeningHours.always_open().status(datetime(9999, 12, 31, 23, tzinfo=UTC), "UTC"),
+    # an offer ending in year 10000 in UTC: issuing its vouchers raised OverflowError
+    "offers.create(ends_at=9999-12-31T23:59-12:00)": lambda sdk: sdk.offers.create(
+        "late", Discount.percent_off(5), ends_at=datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-12)))),
+    "offers.create(starts_at=0001-01-01)": lambda sdk: sdk.offers.create("early", Discount.percent_off(5), starts_at=datetime(1, 1, 1)),
+    "analytics.funnel(since=9999-12-31T23:59-14:00)": lambda sdk: sdk.analytics.funnel(
+        since=datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-14)))),
 }
 
 

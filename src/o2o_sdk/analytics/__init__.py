@@ -18,7 +18,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -200,8 +200,14 @@ class Analytics:
         revenue (``attribute``: attribute new orders first). ``by_offer`` adds vouchers issued,
         views and redemptions per offer (one more scan of those events)."""
         for name, value in (("since", since), ("until", until)):
-            if value is not None and value.tzinfo is None:
+            if value is None:
+                continue
+            if value.tzinfo is None:
                 raise InvalidInput(f"{name} needs a time zone.")
+            try:
+                value.astimezone(UTC)
+            except OverflowError:  # e.g. 9999-12-31T23:59-14:00 is in year 10000 in UTC
+                raise InvalidInput(f"{name} {value.isoformat()} is outside the UTC calendar.") from None
         if attribute:
             self.attribute()
         steps = tuple(steps or self.steps())

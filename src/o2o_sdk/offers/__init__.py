@@ -67,6 +67,8 @@ VOUCHER_PURPOSE = "voucher"
 MAX_IDEMPOTENCY_KEY = 255
 #: The most vouchers one ``issue_many`` call makes (they are all returned, so all in memory).
 MAX_BULK_ISSUE = 1_000_000
+#: The range of an offer's start and end (a day and a half inside what tokens and zones can hold).
+_FIRST_DAY, _LAST_DAY = datetime(1970, 1, 2, 12), datetime(2105, 12, 30)
 #: The westernmost UTC offset in use (UTC-12): the last instant a local wall time occurs.
 _LATEST_OFFSET = timedelta(hours=12)
 
@@ -140,6 +142,10 @@ class Offers:
             raise InvalidInput("An offer needs a title.")
         if starts_at and ends_at and (starts_at.tzinfo is None) != (ends_at.tzinfo is None):
             raise InvalidInput("Give both start and end as store-local (naive) times, or both with a time zone.")
+        for name, when in (("start", starts_at), ("end", ends_at)):
+            # Store-local times move by up to a day and a half between zones; vouchers end by 2105.
+            if when is not None and not _FIRST_DAY <= when.replace(tzinfo=None) <= _LAST_DAY:
+                raise InvalidInput(f"The offer's {name} {when.isoformat()} is outside 1970-01-02 to 2105-12-30.")
         if starts_at and ends_at and starts_at >= ends_at:
             raise InvalidInput("The offer ends before it starts.")
         caps = caps or Caps()
