@@ -62,8 +62,6 @@ def _literal(value: Any) -> str:
     colon followed by a name (``07:41``, ``"minor":100``) for one of its variables."""
     if value is None:
         return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):

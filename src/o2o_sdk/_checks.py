@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from .errors import InvalidInput
 
-__all__ = ["check_limit", "cutoff"]
+__all__ = ["check_limit", "cutoff", "later"]
 
 #: The earliest instant storage is asked about (any older row is older than it).
 _EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
@@ -26,3 +26,11 @@ def cutoff(now: datetime, older_than: timedelta) -> datetime:
         return now - older_than
     except OverflowError:
         return _EARLIEST
+
+
+def later(at: datetime, delta: timedelta, beyond: str) -> datetime:
+    """``at + delta``; :class:`InvalidInput` saying ``beyond`` when that is past the calendar."""
+    try:
+        return at + delta
+    except OverflowError:
+        raise InvalidInput(beyond) from None

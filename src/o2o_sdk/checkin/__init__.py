@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
-from .._checks import check_limit, cutoff
+from .._checks import check_limit, cutoff, later
 from ..errors import InvalidInput, NotFound, O2OError, PluginError, TokenError
 from ..hookspecs import hookimpl
 from ..ids import new_id
@@ -106,12 +106,10 @@ class Checkins:
     def _customer_token(self, customer_id: str, ttl: timedelta, purpose: str) -> str:
         if ttl <= timedelta(0):
             raise InvalidInput("A token needs a positive lifetime.")
-        try:
-            expires = self._sdk.clock.now() + ttl
-        except OverflowError:
-            raise InvalidInput("A token cannot be valid beyond the year 2105.") from None
+        beyond = "A token cannot be valid beyond the year 2105."
+        expires = later(self._sdk.clock.now(), ttl, beyond)
         if expires.year >= 2106:
-            raise InvalidInput("A token cannot be valid beyond the year 2105.")
+            raise InvalidInput(beyond)
         return self._sdk.signer.sign(_codes.encode_customer(customer_id, expires), purpose)
 
     def customer_from_session(self, token: str) -> str:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from .._checks import check_limit
+from .._checks import check_limit, later
 from ..errors import (
     IdempotencyConflict,
     InvalidInput,
@@ -67,6 +67,7 @@ VOUCHER_PURPOSE = "voucher"
 MAX_IDEMPOTENCY_KEY = 255
 #: The most vouchers one ``issue_many`` call makes (they are all returned, so all in memory).
 MAX_BULK_ISSUE = 1_000_000
+_BEYOND_2105 = "A voucher cannot be valid beyond the year 2105."
 #: The range of an offer's start and end (a day and a half inside what tokens and zones can hold).
 _FIRST_DAY, _LAST_DAY = datetime(1970, 1, 2, 12), datetime(2105, 12, 30)
 #: The westernmost UTC offset in use (UTC-12): the last instant a local wall time occurs.
@@ -263,10 +264,7 @@ class Offers:
                 raise InvalidInput("A voucher's expiry needs a time zone (e.g. ...+00:00).")
             expiry = expires_at.astimezone(UTC)
         else:
-            try:
-                expiry = now + (ttl or self._sdk.config.voucher_ttl)
-            except OverflowError:
-                raise InvalidInput("A voucher cannot be valid beyond the year 2105.") from None
+            expiry = later(now, ttl or self._sdk.config.voucher_ttl, _BEYOND_2105)
             if offer.ends_at is not None:
                 latest = (
                     offer.ends_at.replace(tzinfo=UTC) + _LATEST_OFFSET
@@ -278,7 +276,7 @@ class Offers:
         if expiry <= now:
             raise InvalidInput("The voucher would already be expired.")
         if expiry.year >= 2106:
-            raise InvalidInput("A voucher cannot be valid beyond the year 2105.")
+            raise InvalidInput(_BEYOND_2105)
         return expiry
 
     def url(self, voucher: Voucher | str) -> str:
@@ -489,10 +487,7 @@ class Offers:
         """
         if ttl <= timedelta(0):
             raise InvalidInput("A hold needs a positive time to live.")
-        try:
-            self._sdk.clock.now() + ttl
-        except OverflowError:
-            raise InvalidInput("A hold cannot last beyond the year 9999.") from None
+        later(self._sdk.clock.now(), ttl, "A hold cannot last beyond the year 9999.")
         request = self._request_hash("reserve", token, store_id, customer_id, basket, None) if idempotency_key is not None else ""
         if idempotency_key is not None:
             self._check_key(idempotency_key)
